@@ -36,8 +36,7 @@ setuptools.setup(
                  ] + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]]
                    + (['License :: ' + lic[1]] if lic[1] else []),
     url=cfg['git_url'],
-    # family subpackages (gen3d_nb/voxgan, gen3d_nb/pigan, ...) are namespace packages: nbdev writes no __init__.py there
-    packages=setuptools.find_namespace_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*'], exclude=['*.__pycache__']),
+    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),  # nbdev_export adds __init__.py to subpackages
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements},

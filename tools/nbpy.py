@@ -7,7 +7,7 @@
 Percent form: a line `# %%` starts a code cell, `# %% [markdown]` a markdown cell whose lines
 are written with a leading `# `. The notebooks in nbs/ stay the source of truth; this is only
 an editing aid (no outputs are kept by `to-nb`; re-run the notebook to regenerate figures)."""
-import json, sys
+import hashlib, json, sys
 from pathlib import Path
 
 def _cell(kind, lines):
@@ -31,6 +31,8 @@ def py_to_nb(text):
             if kind is None: kind = 'code'
             buf.append(line)
     if kind is not None: cells.append(_cell(kind, buf))
+    for i, c in enumerate(cells):  # deterministic cell ids: nbdev writes them into the exported modules
+        c['id'] = hashlib.md5(f"{i}:{''.join(c['source'])}".encode()).hexdigest()[:8]
     return {'cells': cells, 'metadata': {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}},
             'nbformat': 4, 'nbformat_minor': 5}
 
