@@ -194,7 +194,8 @@ def lr_schedule(step:int,      # current step
 
 # %% ../nbs/08_train.ipynb #17569a48
 MODELS = {'prgan': 'gen3d_nb.voxgan.prgan',  # model name -> family module path (imported lazily)
-          'pigan': 'gen3d_nb.pigan.model'}
+          'pigan': 'gen3d_nb.pigan.model',
+          'voxrecon': 'gen3d_nb.voxgan.recon'}
 _REQUIRED = ('PRESETS', 'build', 'make_opts', 'make_dataset', 'train_step')
 
 def register_model(name:str,             # name for --model
@@ -690,8 +691,11 @@ def _spawn_worker(rank:int, world_size:int, port:int, kwargs:dict, models:dict):
 def train(model:str='prgan',  # family: a key of MODELS (or an importable family module path)
           preset:str='tiny',  # key of the family's PRESETS
           cfg:str=None,       # alias of --preset (EG3D's flag name)
+          curriculum:str=None, # alias of --preset (pi-GAN's flag name)
           outdir:str=None,    # output folder (default runs/<model>-<preset>)
+          output_dir:str=None, # alias of --outdir (pi-GAN's flag name)
           resume:str=None,    # 'auto' (continue this outdir if it has checkpoints), a run folder or a ckpt_*.pt (another run's: finetune)
+          load_dir:str=None,  # alias of --resume (pi-GAN's flag name: the run folder to continue from)
           data:str=None,      # dataset path (default: the family's built-in synthetic data)
           batch:int=None,     # global batch size (split over processes)
           gpus:int=1,         # processes to start (one per CUDA device; with --cpu, gloo processes)
@@ -704,7 +708,8 @@ def train(model:str='prgan',  # family: a key of MODELS (or an importable family
           set:Param('config override key=value (repeatable)', str, action='append')=None,
          )->TrainContext|None: # the trained context (None in a `--gpus N` launcher)
     "Train a gen3d_nb model from a named preset (what `python -m gen3d_nb.train` and `gen3d_train` run)."
-    preset = cfg or preset
+    preset = cfg or curriculum or preset
+    outdir, resume = outdir or output_dir, resume or load_dir
     config = get_config(model, preset)
     flags = dict(data=data, batch=batch, gamma=gamma, seed=seed, iters=iters, snap=snap)
     config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
