@@ -431,7 +431,7 @@ def evaluate(ctx, verbose:bool=True)->dict:
         print(f"silhouette IoU to the nearest real mask: trained {out['sil-IoU']:.3f}, untrained {out['untrained/sil-IoU']:.3f}")
     return out
 
-# %% ../../nbs/20_prgan.ipynb #7594d9ea
+# %% ../../nbs/20_prgan.ipynb #a6100e2f
 PRESETS = {
     'tiny': lambda: PrGANConfig(preset='tiny', batch=8, iters=20, n_images=64, z_dim=8, g_ch=8, d_ch=8, vox_res=16, img_res=16, n_depth=16,
                                 n_views=2, n_eval=8, n_rot=4, log_every=5, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
