@@ -15,7 +15,7 @@ from .model import PiGANConfig, PiGANGenerator, build_generator, load_generator,
 # %% auto #0
 __all__ = ['untrained_generator', 'consistency', 'format_rows', 'main']
 
-# %% ../../nbs/21h_pigan_consistency.ipynb #a5cb1efa
+# %% ../../nbs/21h_pigan_consistency.ipynb #404c2a11
 def untrained_generator(cfg:PiGANConfig, device='cpu')->PiGANGenerator:
     "The generator of `cfg` as the run initialised it (seeded with cfg.seed), in eval mode."
     with torch.random.fork_rng(devices=[]):
@@ -28,6 +28,7 @@ def consistency(ckpt:str|Path,            # pi-GAN checkpoint (ckpt_*.pt of gen3
                 n:int=8,                  # latents (seeds 0..n-1 of the evaluation latents)
                 res:int=32,               # render size
                 psi:float=1.,             # truncation of both generators' latents
+                ray_step_multiplier:int=4,# samples per ray x this (the training's 6+6 blur the depth; see above)
                 which:str='ema', cpu:bool=False,
                )->list:                   # rows: dict(yaw_delta, trained, untrained, ratio)
     "Depth re-projection error of a checkpoint's generator and of its untrained twin."
@@ -36,8 +37,8 @@ def consistency(ckpt:str|Path,            # pi-GAN checkpoint (ckpt_*.pt of gen3
     G0 = untrained_generator(cfg, dev)
     rows = []
     for dy in yaw_deltas:
-        t = depth_reprojection_error(G, cfg, n=n, res=res, yaw_delta=float(dy), psi=psi)
-        u = depth_reprojection_error(G0, cfg, n=n, res=res, yaw_delta=float(dy), psi=psi)
+        t = depth_reprojection_error(G, cfg, n=n, res=res, yaw_delta=float(dy), psi=psi, ray_step_multiplier=ray_step_multiplier)
+        u = depth_reprojection_error(G0, cfg, n=n, res=res, yaw_delta=float(dy), psi=psi, ray_step_multiplier=ray_step_multiplier)
         rows.append(dict(yaw_delta=float(dy), trained=t, untrained=u, ratio=t / u if u == u and u > 0 else float('nan')))
     return rows
 
@@ -48,7 +49,7 @@ def format_rows(rows:list, name:str='')->str:
     out += [f"{r['yaw_delta']:>10.2f} {r['trained']:>9.4f} {r['untrained']:>10.4f} {r['ratio']:>7.3f}" for r in rows]
     return '\n'.join(out)
 
-# %% ../../nbs/21h_pigan_consistency.ipynb #d0885600
+# %% ../../nbs/21h_pigan_consistency.ipynb #591d4220
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m gen3d_nb.pigan.consistency',
                                 description='Multi-view consistency (depth re-projection error) of trained vs untrained pi-GAN generators.')
@@ -57,6 +58,7 @@ def _parser()->argparse.ArgumentParser:
     p.add_argument('--n', type=int, default=8, help='latents')
     p.add_argument('--image_size', type=int, default=32)
     p.add_argument('--psi', type=float, default=1.)
+    p.add_argument('--ray_step_multiplier', type=int, default=4, help='samples per ray x this (default 4)')
     p.add_argument('--which', default='ema', choices=['ema', 'ema2', 'G'])
     p.add_argument('--cpu', action='store_true')
     return p
@@ -66,7 +68,7 @@ def main(argv:list|None=None)->int:
     a = _parser().parse_args(argv)
     try:
         for c in a.ckpt:
-            print(format_rows(consistency(c, tuple(a.yaw_delta), a.n, a.image_size, a.psi, a.which, a.cpu), f'of {c} '))
+            print(format_rows(consistency(c, tuple(a.yaw_delta), a.n, a.image_size, a.psi, a.ray_step_multiplier, a.which, a.cpu), f'of {c} '))
     except (ValueError, OSError, RuntimeError) as e:   # our messages name the file and the problem
         print(f'error: {e}', file=sys.stderr); return 1
     return 0

@@ -532,7 +532,7 @@ class PiGANConfig(TrainConfig):
         "The polar angle of the mean camera (spherical_uniform maps v through arccos(1 - 2v/pi))."
         return math.acos(1 - 2 * self.v_mean / math.pi) if self.cam_dist == 'spherical_uniform' else self.v_mean
 
-# %% ../../nbs/21_pigan.ipynb #7838e769
+# %% ../../nbs/21_pigan.ipynb #1dc140d3
 def _pigan(**kw)->PiGANConfig:
     "A PiGANConfig whose EMA half-life matches `ema_decay` per step at the first stage's batch."
     cfg = PiGANConfig(**kw)
@@ -571,19 +571,21 @@ CURRICULA['Cats'] = CURRICULA['CATS']
 # fades over 200 steps instead of 5000: with the last segment of length 1e10, any noise that lifts the last sample's
 # density above 0 makes it opaque, so the white background cannot show until the noise is gone.
 _DEMO = dict(width=64, n_layers=4, z_dim=128, map_hidden=128, d_scale=0.25, discriminator='CCSEncoderDiscriminator',
-             pixel_mode='half', white_back=True, last_back=False, eval_last_back=False, betas=(0., 0.9), gamma=0.2,
+             pixel_mode='half', white_back=True, last_back=False, eval_last_back=False, betas=(0., 0.9), gamma=1.,
              grad_clip=10., topk_interval=200., topk_v=0.6, flip=True, synthetic_res=32, synthetic_views=4, nerf_noise_steps=200,
-             snap=250, log_every=25, fade_steps=200, snapshot_n=8, turntable_frames=12, eval_res=32)
+             snap=200, log_every=25, fade_steps=200, snapshot_n=8, turntable_frames=12, eval_res=32)
 PRESETS = {
     **CURRICULA,
     'tiny': lambda: _pigan(stages=[Stage(0, 16, 4, 6, 1e-4, 4e-4)], batch_split=(2,), width=32, n_layers=8, z_dim=32,
                            map_hidden=32, d_scale=0.05, iters=3, snap=2, log_every=1, synthetic='toy', synthetic_n=8,
                            synthetic_res=16, fade_steps=10, snapshot_n=2, turntable_frames=3, eval_res=8, eval_n=2,
                            gamma=0.2, grad_clip=10., progress=False, tensorboard=False),
-    'demo': lambda: _pigan(**_DEMO, stages=[Stage(0, 32, 8, 6, 1e-4, 4e-4)], batch_split=(1,), iters=1000, synthetic='head',
+    'demo': lambda: _pigan(**_DEMO, stages=[Stage(0, 32, 8, 6, 3e-4, 3e-4)], batch_split=(1,),
+                           iters=600, synthetic='head',
                            synthetic_n=512, fov=focal_to_fov(4.2647), radius=2.7, ray_start=2.3, ray_end=3.1, box_warp=0.8,
                            cam_dist='gaussian', h_mean=_PI / 2, h_stddev=0.3, v_mean=_PI / 2, v_stddev=0.155, pos_lambda=15.),
-    'demo_car': lambda: _pigan(**_DEMO, stages=[Stage(0, 32, 8, 6, 1e-4, 4e-4)], batch_split=(1,), iters=1000, synthetic='car',
+    'demo_car': lambda: _pigan(**_DEMO, stages=[Stage(0, 32, 8, 6, 3e-4, 3e-4)], batch_split=(1,),
+                               iters=600, synthetic='car',
                                synthetic_n=512, fov=focal_to_fov(2.0), radius=2.2, ray_start=1.5, ray_end=2.9, box_warp=1.0,
                                cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2 - math.radians(17.5),
                                v_stddev=math.radians(17.5), pos_lambda=0.),
@@ -750,7 +752,7 @@ def make_dataset(cfg:PiGANConfig)->torch.utils.data.Dataset:
     if not path.exists(): raise FileNotFoundError(f'--data {path}: no such folder or zip of images')
     return ImageFolderDataset(path, max(s.img_size for s in cfg.stages))
 
-# %% ../../nbs/21_pigan.ipynb #7876da62
+# %% ../../nbs/21_pigan.ipynb #006a2d5a
 def _eval_gen(ctx): return ctx.ema.module if getattr(ctx, 'ema', None) is not None else ctx.models['G']
 
 def _latents(cfg, n:int, seed:int, device, dtype=torch.float32):
@@ -771,13 +773,18 @@ def render_views(G:PiGANGenerator, cfg:PiGANConfig,
 @torch.no_grad()
 def depth_reprojection_error(G:PiGANGenerator, cfg:PiGANConfig,
                              n:int=4, res:int=32, yaw_delta:float=0.3, seed:int=0, psi:float=1.,
+                             ray_step_multiplier:int=1, # multiply the coarse and fine samples per ray (finer depth)
                             )->float:   # median 3D distance / (ray_end - ray_start), averaged over n latents
     "Multi-view consistency: re-project view A's depth into view B (yaw + yaw_delta) and compare the 3D points."
+    if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
     p = next(G.parameters()); z = _latents(cfg, n, seed, p.device, p.dtype)
+    rk = render_kwargs(cfg)
+    steps = dict(n_samples=rk['n_samples'] * ray_step_multiplier,
+                 n_importance=None if rk['n_importance'] is None else rk['n_importance'] * ray_step_multiplier)
     outs, cams = [], []
     for dy in (0., yaw_delta):
         yaw = torch.full((n,), cfg.h_mean + dy, dtype=torch.float64)
-        o = render_views(G, cfg, z, yaw, img_size=res, psi=psi, seed=seed)
+        o = render_views(G, cfg, z, yaw, img_size=res, psi=psi, seed=seed, **steps)
         c2w, K = pigan_camera(yaw, cfg.mean_pitch(), cfg.fov, cfg.radius, device=p.device, dtype=p.dtype)
         og, dv = get_rays(c2w, K, res, res, mode=cfg.pixel_mode)                    # (n, R, 3) each
         acc = o['acc'].reshape(n, -1)

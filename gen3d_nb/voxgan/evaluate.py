@@ -15,7 +15,7 @@ from .recon import VoxReconConfig, VoxRecon, eval_data, evaluate_model, split_cu
 # %% auto #0
 __all__ = ['COLUMNS', 'load_recon', 'mean_shape_iou', 'evaluate_checkpoints', 'format_table', 'main']
 
-# %% ../../nbs/20b_voxgan_evaluate.ipynb #afe8bdba
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #4df5250e
 def load_recon(ckpt:str|Path, # checkpoint file or run folder (its latest ckpt_*.pt)
                device='cpu',
                ema:bool=True, # the G_ema weights (else the trained G)
@@ -48,6 +48,7 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
                          names:list|None=None,   # row names (default: run folder names)
                          device='cpu',
                          mean_row:bool=True,     # add the mean-shape reference row
+                         refine_steps:int=0,     # > 0: refine each predicted view against its input mask (`refine_views`)
                         )->list:                 # rows: dicts with 'name', 'step', 'n' and COLUMNS
     "Evaluate several checkpoints on the same held-out images."
     rows, ref = [], None
@@ -59,7 +60,7 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
             from gen3d_nb.voxgan.recon import data_root
             root = data_root(cfg)
         ds, gt = eval_data(cfg, root)
-        r = evaluate_model(G, ds, gt, cfg.n_eval or None)
+        r = evaluate_model(G, ds, gt, cfg.n_eval or None, refine_steps=refine_steps)
         step = int(load_checkpoint(find_checkpoint(c))['step'])
         name = names[k] if names and k < len(names) else Path(c).resolve().parent.name if Path(c).is_file() else Path(c).name
         rows.append(dict(name=name, step=step, n=r['n'], **{col: r[col] for col in COLUMNS}))
@@ -77,9 +78,9 @@ def format_table(rows:list)->str:
     for r in rows: lines.append('| ' + ' | '.join(fmt(r[k]) for k in ['name', 'step', 'n', *COLUMNS]) + ' |')
     return '\n'.join(lines)
 
-# %% ../../nbs/20b_voxgan_evaluate.ipynb #e95ed440
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #7a71fe7a
 def main(argv:list|None=None)->list:
-    "`python -m gen3d_nb.voxgan.evaluate CKPT [CKPT ...] --data DIR [--n N] [--names a b c] [--json OUT]`."
+    "`python -m gen3d_nb.voxgan.evaluate CKPT [CKPT ...] --data DIR [--n N] [--names a b c] [--json OUT] [--refine_view STEPS]`."
     p = argparse.ArgumentParser(prog='python -m gen3d_nb.voxgan.evaluate',
                                 description='3D IoU, reprojection mask IoU and viewpoint errors of voxel reconstruction checkpoints '
                                             'on held-out synthetic images (one table row per checkpoint).')
@@ -88,10 +89,12 @@ def main(argv:list|None=None)->list:
     p.add_argument('--n', type=int, default=None, help='held-out images per checkpoint (default: the run\'s n_eval; 0 = all)')
     p.add_argument('--names', nargs='*', default=None, help='row names (default: run folder names)')
     p.add_argument('--json', default=None, help='also write the rows to this JSON file')
+    p.add_argument('--refine_view', type=int, default=0, metavar='STEPS',
+                   help='refine each predicted view against its input mask for STEPS Adam steps before scoring (default 0: off)')
     p.add_argument('--cpu', action='store_true', help='evaluate on the CPU even if CUDA is present')
     a = p.parse_args(argv)
     dev = 'cuda' if torch.cuda.is_available() and not a.cpu else 'cpu'
-    try: rows = evaluate_checkpoints(a.ckpts, a.data, a.n, a.names, dev)
+    try: rows = evaluate_checkpoints(a.ckpts, a.data, a.n, a.names, dev, refine_steps=a.refine_view)
     except (ValueError, FileNotFoundError) as e: sys.exit(f'gen3d_nb.voxgan.evaluate: error: {e}')
     print(format_table(rows))
     if a.json: Path(a.json).write_text(json.dumps(rows, indent=1))

@@ -28,9 +28,10 @@ __all__ = ['SSM_CFG_FILES', 'PRESETS', 'BASELINES', 'VoxReconConfig', 'parse_sam
            'mask_loss', 'PerceptualNet', 'load_perceptual', 'perceptual_loss', 'reg_loss', 'sincos', 'content_loss',
            'VoxRecon', 'data_root', 'split_cut', 'ReconDataset', 'label_cameras', 'view_prior', 'sample_views',
            'ssm_lr', 'recon_losses', 'train_step', 'G_prior', 'mean_voxel', 'build', 'make_opts', 'make_dataset',
-           'align_to_world', 'evaluate_model', 'eval_data', 'evaluate', 'shaded_voxels', 'turntable', 'snapshot']
+           'align_to_world', 'refine_views', 'evaluate_model', 'eval_data', 'evaluate', 'shaded_voxels', 'turntable',
+           'snapshot']
 
-# %% ../../nbs/20a_voxrecon.ipynb #154dfbd8
+# %% ../../nbs/20a_voxrecon.ipynb #78db8251
 SSM_CFG_FILES = {v['cfg']: k for k, v in SSM_ELEVATION_RANGES.items()}  # 'pmBigChair.json' -> 'chairs_in_the_wild', ...
 
 @dataclass
@@ -69,6 +70,7 @@ class VoxReconConfig(TrainConfig):
     apply_sym:bool=True        # mirror-symmetrise the feature volume about x = 0 (SSM apply_sym)
     frustum_half:float=0.6     # half depth of the camera-frustum slab around the object centre (world units)
     vol_render:Literal['struct','rgb']='struct' # 'struct': occupancy compositing (SSM); 'rgb': learned depth aggregation (HoloGAN)
+    white_bg:bool=False        # composite the RGB render over white with its own mask (SSM: no, the 2D decoder paints the background)
     df_dim:int=128             # D width of the base conv; doubled per block
     d_layers:int=4             # D blocks with style (mean/std) logits
     spectral_norm:bool=True    # spectral norm on D's convs (SSM disc_conv='spec')
@@ -259,13 +261,15 @@ def view_to_c2w(view:torch.Tensor, # (B,2) SSM (azimuth, elevation) in radians
     assert_shape(view, ('B', 2), 'view')
     return ssm_c2w(view[:, 0], view[:, 1], rho)
 
-# %% ../../nbs/20a_voxrecon.ipynb #e907720b
+# %% ../../nbs/20a_voxrecon.ipynb #bed011d4
 class VoxRenderer(nn.Module):
     "Render (features, occupancy) at cameras: RGB (B,3,low,low) in [-1,1] and mask (B,1,rv,rv)."
     def __init__(self, z_dim:int, gf_dim:int, reso_3d:int=16, reso_vox:int=32, low_reso:int=64,
-                 vol_render:str='struct', frustum_half:float=0.6, box:float=1.0, mask_depth:int|None=None):
+                 vol_render:str='struct', frustum_half:float=0.6, box:float=1.0, mask_depth:int|None=None,
+                 white_bg:bool=False): # composite the RGB over white with the render's own mask
         super().__init__()
         self.r3, self.rv, self.low, self.mode, self.half, self.box = reso_3d, reso_vox, low_reso, vol_render, frustum_half, box
+        self.white_bg = white_bg
         self.md = mask_depth or reso_vox
         if vol_render not in ('struct', 'rgb'): raise ValueError(f"vol_render must be 'struct' or 'rgb', got {vol_render!r}")
         self.conv3d = nn.Sequential(nn.ConvTranspose3d(gf_dim, gf_dim, 3, 1, 1), nn.LeakyReLU(0.2),   # SSM gblock3d_2 (deconv3d, stride 1)
@@ -307,7 +311,11 @@ class VoxRenderer(nn.Module):
             x = self.aggr_feat(f.reshape(B, C * r3, r3, r3))                     # (B, C, H, W) learned depth aggregation
             mask = self.aggr_mask(occ_v.transpose(1, 2).reshape(B, self.md, rv, rv)) # (B, 1, rv, rv), unbounded
         for blk in self.up: x = blk(x, z)
-        return dict(image=self.head(x), mask=mask)
+        img = self.head(x)
+        if self.white_bg:   # our images are objects composited on white; let the render be one too
+            a = F.interpolate(mask, size=img.shape[-2:], mode='bilinear', align_corners=False).clamp(0, 1)
+            img = img * a + (1 - a)
+        return dict(image=img, mask=mask)
 
 # %% ../../nbs/20a_voxrecon.ipynb #8405f6fa
 class StyleDiscriminator(nn.Module):
@@ -422,7 +430,7 @@ def content_loss(z_hat:torch.Tensor, view_hat:torch.Tensor, z:torch.Tensor, view
     "Re-encoding loss: MSE to the code (x z_weight) + MSE on sin/cos of the view (SSM summerize_content_loss)."
     return z_weight * F.mse_loss(z_hat, z.detach()) + F.mse_loss(sincos(view_hat), sincos(view.detach()))
 
-# %% ../../nbs/20a_voxrecon.ipynb #9c0d1485
+# %% ../../nbs/20a_voxrecon.ipynb #a0b1d203
 class VoxRecon(nn.Module):
     "Encoder + canonical voxel decoder + structured renderer (SSM's ReconstructModel)."
     def __init__(self, cfg:VoxReconConfig, rho:float=2.2, f_norm:float=1.75):
@@ -431,7 +439,7 @@ class VoxRecon(nn.Module):
         self.encoder = ResNet18Encoder(cfg.z_dim, cfg.enc_width, cfg.e_norm, cfg.high_reso)
         self.decoder = VoxDecoder(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.apply_sym, cfg.vox_ch, cfg.occ_bias)
         self.renderer = VoxRenderer(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.low_reso, cfg.vol_render, cfg.frustum_half,
-                                    mask_depth=cfg.mask_depth)
+                                    mask_depth=cfg.mask_depth, white_bg=cfg.white_bg)
         self.register_buffer('camera', torch.tensor([rho, f_norm]))                  # distance, normalized focal
         self.register_buffer('mean_vox', torch.zeros(1, 1, cfg.reso_vox, cfg.reso_vox, cfg.reso_vox))
         self.enc_reads_mask = cfg.cyc_loss == 0   # SSM: the encoder reads the mask when there is no RGB cycle (PrGAN)
@@ -698,7 +706,7 @@ def make_dataset(cfg:VoxReconConfig)->ReconDataset:
     split = 'train' if meta.get('object_ids') and cfg.holdout > 0 else 'all'
     return ReconDataset(root, cfg.low_reso, split, cfg.holdout, cfg.skip_bad)
 
-# %% ../../nbs/20a_voxrecon.ipynb #11a03bf7
+# %% ../../nbs/20a_voxrecon.ipynb #9d09b4d0
 def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, model frame
                    view_pred:torch.Tensor, # (B,2) predicted SSM (azimuth, elevation)
                    c2w_gt:torch.Tensor,    # (B,4,4) true cameras
@@ -714,12 +722,30 @@ def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, mo
 
 def _wrap(a:torch.Tensor)->torch.Tensor: return torch.atan2(a.sin(), a.cos())
 
+def refine_views(G:VoxRecon,
+                 z:torch.Tensor, feat:torch.Tensor, occ:torch.Tensor, # the prediction (B,z), (B,C,r,r,r), (B,1,G,G,G): kept fixed
+                 view:torch.Tensor,   # (B,2) initial (azimuth, elevation), radians
+                 mask:torch.Tensor,   # (B,1,H,W) input masks in [0,1]
+                 steps:int=30, lr:float=0.02,
+                )->torch.Tensor:      # (B,2) refined views
+    "Test-time camera refinement: Adam on (azimuth, elevation) against 1 - soft IoU of the rendered and the input mask."
+    v = view.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            r = G.render(feat, occ, z, v)['mask']
+            loss = iou_loss(r, F.interpolate(mask, size=r.shape[-2:], mode='area'))
+            v.grad, = torch.autograd.grad(loss, v)             # the view only: no gradients land on the model
+            opt.step()
+    return v.detach()
+
 @torch.no_grad()
 def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
                    ds:ReconDataset,    # held-out data with labels and object ids
                    gt_occ:torch.Tensor,# (N_obj,Gt,Gt,Gt) ground-truth occupancy (bool), indexed by object id
                    n:int|None=None,    # first n images (None: all)
                    batch:int=32,
+                   refine_steps:int=0, # > 0: refine each predicted view against its input mask first (`refine_views`)
                   )->dict:             # iou3d, iou3d_canon, mask_iou, az_err_deg, el_err_deg (+ per-image 'per_image')
     "3D IoU (view-aligned and canonical), reprojection mask IoU and viewpoint errors on held-out images."
     if ds.labels is None or ds.object_ids is None: raise ValueError(f'{ds.path}: evaluation needs dataset.json labels and object_ids')
@@ -731,6 +757,9 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
         idx = list(range(s, min(s + batch, n)))
         img = torch.stack([ds[i]['img'] for i in idx]).to(dev); m = torch.stack([ds[i]['mask'] for i in idx]).to(dev)
         out = G(img, m)
+        if refine_steps > 0:
+            feat, _ = G.decoder(out['z'])
+            out['view'] = refine_views(G, out['z'], feat, out['occ'], out['view'], m, refine_steps)
         c2w_gt, _ = unpack_label(ds.labels[idx])
         gt = gt_occ[ds.object_ids[idx]].to(dev)                                # (b, Gt, Gt, Gt)
         Gt = gt.shape[-1]
@@ -742,7 +771,7 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
         sil = render_voxels_occupancy(out['occ'], c2w, K, H, H, threshold=0.5)
         mi.append(mask_iou(sil, m[:, 0] >= 0.5))
         az, el, _ = ssm_angles(c2w_gt.to(dev))
-        daz.append(_wrap(out['view'][:, 0].double() - az.double())); delv.append(out['view'][:, 1].double() - el.double())
+        daz.append(_wrap(out['view'][:, 0].double() - az.double())); delv.append(_wrap(out['view'][:, 1].double() - el.double()))  # modulo 2 pi
     G.train(was)
     i3, ic, mi, daz, delv = (torch.cat(x).cpu() for x in (i3, ic, mi, daz, delv))
     off = torch.atan2(daz.sin().mean(), daz.cos().mean())                     # the model's global azimuth offset
@@ -772,7 +801,7 @@ def evaluate(ctx)->dict:
         with open(Path(ctx.outdir) / 'eval.jsonl', 'a') as f: f.write(json.dumps({'step': ctx.step, **r}) + '\n')
     return r
 
-# %% ../../nbs/20a_voxrecon.ipynb #ac0496c1
+# %% ../../nbs/20a_voxrecon.ipynb #85d19117
 def shaded_voxels(occ:torch.Tensor,    # (B,1,G,G,G) occupancy in [0,1], binarised at 0.5
                   c2w:torch.Tensor,    # (B,4,4) cameras looking at the origin
                   K_norm:torch.Tensor, # (B,3,3) intrinsics
@@ -816,16 +845,16 @@ def snapshot(ctx, outdir:str|Path, step:int)->dict:
     atomic_write(outdir / f'turntable_{step:06d}.gif', lambda tmp: ims[0].save(tmp, format='GIF', save_all=True, append_images=ims[1:], duration=120, loop=0))
     return dict(samples=grid)
 
-# %% ../../nbs/20a_voxrecon.ipynb #7bc51c07
+# %% ../../nbs/20a_voxrecon.ipynb #030f18a4
 def _tiny():
     return VoxReconConfig(preset='tiny', batch=4, iters=2, min_iters=1, lr_g=1e-4, lr_d=1e-4, z_dim=8, enc_width=4, high_reso=64,
                           low_reso=16, gf_dim=4, reso_3d=8, reso_vox=16, df_dim=4, d_layers=2, know_mean=True, n_eval=8, snap=0, log_every=1,
                           progress=False, tensorboard=False, outdir='runs/voxrecon-tiny')
 
 def _demo():
-    return VoxReconConfig(preset='demo', batch=8, iters=1200, min_iters=600, lr_g=1e-3, lr_d=2e-4, z_dim=64, enc_width=8,
+    return VoxReconConfig(preset='demo', batch=8, iters=3600, min_iters=1800, lr_g=1e-3, lr_d=2e-4, z_dim=64, enc_width=8,
                           e_norm='batch', high_reso=64, low_reso=32, gf_dim=16, reso_3d=8, reso_vox=32, vox_ch=8, mask_depth=16,
-                          df_dim=16, d_layers=3, know_mean=True, occ_bias=-3., n_eval=100, snap=300, best_metric='iou3d',
+                          df_dim=16, d_layers=3, know_mean=True, vox_loss=50., occ_bias=-3., white_bg=True, n_eval=100, snap=600, best_metric='iou3d',
                           log_every=50, tensorboard=False, outdir='runs/voxrecon-demo')
 
 def _original():
