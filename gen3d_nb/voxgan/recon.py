@@ -845,7 +845,7 @@ def snapshot(ctx, outdir:str|Path, step:int)->dict:
     atomic_write(outdir / f'turntable_{step:06d}.gif', lambda tmp: ims[0].save(tmp, format='GIF', save_all=True, append_images=ims[1:], duration=120, loop=0))
     return dict(samples=grid)
 
-# %% ../../nbs/20a_voxrecon.ipynb #030f18a4
+# %% ../../nbs/20a_voxrecon.ipynb #55a04738
 def _tiny():
     return VoxReconConfig(preset='tiny', batch=4, iters=2, min_iters=1, lr_g=1e-4, lr_d=1e-4, z_dim=8, enc_width=4, high_reso=64,
                           low_reso=16, gf_dim=4, reso_3d=8, reso_vox=16, df_dim=4, d_layers=2, know_mean=True, n_eval=8, snap=0, log_every=1,
@@ -854,8 +854,8 @@ def _tiny():
 def _demo():
     return VoxReconConfig(preset='demo', batch=8, iters=3600, min_iters=1800, lr_g=1e-3, lr_d=2e-4, z_dim=64, enc_width=8,
                           e_norm='batch', high_reso=64, low_reso=32, gf_dim=16, reso_3d=8, reso_vox=32, vox_ch=8, mask_depth=16,
-                          df_dim=16, d_layers=3, know_mean=True, vox_loss=50., occ_bias=-3., white_bg=True, n_eval=100, snap=600, best_metric='iou3d',
-                          log_every=50, tensorboard=False, outdir='runs/voxrecon-demo')
+                          df_dim=16, d_layers=3, d_loss_mask=1., know_mean=True, vox_loss=50., occ_bias=-3., white_bg=True,
+                          n_eval=100, snap=600, best_metric='iou3d', log_every=50, tensorboard=False, outdir='runs/voxrecon-demo')
 
 def _original():
     return VoxReconConfig(preset='original', batch=32, iters=100000, min_iters=10000, snap=5000, log_every=100,
