@@ -591,7 +591,7 @@ PRESETS = {
                                v_stddev=math.radians(17.5), pos_lambda=0.),
 }
 
-# %% ../../nbs/21_pigan.ipynb #0684fa5d
+# %% ../../nbs/21_pigan.ipynb #d13e217e
 def build_generator(cfg:PiGANConfig)->PiGANGenerator:
     "The generator of a config."
     return PiGANGenerator(cfg.siren, cfg.z_dim, cfg.width, cfg.n_layers, cfg.box_warp, cfg.map_hidden)
@@ -619,10 +619,15 @@ def last_upsample(cfg:PiGANConfig, step:int)->int:
     return cfg.stages[k].start
 
 def render_kwargs(cfg:PiGANConfig, step:int|None=None, # None: evaluation settings
-                  img_size:int|None=None)->dict:       # override the stage's size
+                  img_size:int|None=None,              # override the stage's size
+                  ray_step_multiplier:int=1,           # multiply the coarse and fine samples per ray (evaluation)
+                 )->dict:
     "Arguments of `PiGANGenerator.render` for training at `step` (noise, training background) or for evaluation."
+    if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
     st = stage_at(cfg.stages, step or 0)
-    kw = dict(img_size=img_size or st.img_size, n_samples=st.n_samples or 12, n_importance=cfg.n_importance,
+    n = st.n_samples or 12
+    fine = n if cfg.n_importance is None else cfg.n_importance                 # None: as many fine as coarse samples
+    kw = dict(img_size=img_size or st.img_size, n_samples=n * ray_step_multiplier, n_importance=fine * ray_step_multiplier,
               ray_start=cfg.ray_start, ray_end=cfg.ray_end, clamp_mode=cfg.clamp_mode, pixel_mode=cfg.pixel_mode,
               white_back=cfg.white_back, perturb=cfg.perturb)
     if step is None: kw.update(nerf_noise=0., last_back=cfg.eval_last_back or cfg.last_back)
@@ -752,7 +757,7 @@ def make_dataset(cfg:PiGANConfig)->torch.utils.data.Dataset:
     if not path.exists(): raise FileNotFoundError(f'--data {path}: no such folder or zip of images')
     return ImageFolderDataset(path, max(s.img_size for s in cfg.stages))
 
-# %% ../../nbs/21_pigan.ipynb #006a2d5a
+# %% ../../nbs/21_pigan.ipynb #7240d503
 def _eval_gen(ctx): return ctx.ema.module if getattr(ctx, 'ema', None) is not None else ctx.models['G']
 
 def _latents(cfg, n:int, seed:int, device, dtype=torch.float32):
@@ -762,12 +767,13 @@ def _latents(cfg, n:int, seed:int, device, dtype=torch.float32):
 def render_views(G:PiGANGenerator, cfg:PiGANConfig,
                  z:torch.Tensor,            # (B, z_dim)
                  yaw, pitch=None,           # pi-GAN angles (float or (B,)); pitch None: the mean camera's
-                 img_size:int|None=None, psi:float=1., chunk:int|None=None, seed:int=0, **kw)->dict:
+                 img_size:int|None=None, psi:float=1., chunk:int|None=None, seed:int=0,
+                 ray_step_multiplier:int=1, **kw)->dict:
     "Render latents from given pi-GAN angles with the config's evaluation settings (no noise, no jitter)."
     p = next(G.parameters())
     pitch = cfg.mean_pitch() if pitch is None else pitch
     c2w, K = pigan_camera(yaw, pitch, cfg.fov, cfg.radius, batch=z.shape[0], device=p.device, dtype=p.dtype)
-    args = {**render_kwargs(cfg, None, img_size), 'perturb': False, 'chunk': chunk, **kw}
+    args = {**render_kwargs(cfg, None, img_size, ray_step_multiplier), 'perturb': False, 'chunk': chunk, **kw}
     return G(z.to(p), c2w, K, psi=psi, generator=torch.Generator(p.device).manual_seed(seed), **args)
 
 @torch.no_grad()
@@ -776,15 +782,11 @@ def depth_reprojection_error(G:PiGANGenerator, cfg:PiGANConfig,
                              ray_step_multiplier:int=1, # multiply the coarse and fine samples per ray (finer depth)
                             )->float:   # median 3D distance / (ray_end - ray_start), averaged over n latents
     "Multi-view consistency: re-project view A's depth into view B (yaw + yaw_delta) and compare the 3D points."
-    if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
     p = next(G.parameters()); z = _latents(cfg, n, seed, p.device, p.dtype)
-    rk = render_kwargs(cfg)
-    steps = dict(n_samples=rk['n_samples'] * ray_step_multiplier,
-                 n_importance=None if rk['n_importance'] is None else rk['n_importance'] * ray_step_multiplier)
     outs, cams = [], []
     for dy in (0., yaw_delta):
         yaw = torch.full((n,), cfg.h_mean + dy, dtype=torch.float64)
-        o = render_views(G, cfg, z, yaw, img_size=res, psi=psi, seed=seed, **steps)
+        o = render_views(G, cfg, z, yaw, img_size=res, psi=psi, seed=seed, ray_step_multiplier=ray_step_multiplier)
         c2w, K = pigan_camera(yaw, cfg.mean_pitch(), cfg.fov, cfg.radius, device=p.device, dtype=p.dtype)
         og, dv = get_rays(c2w, K, res, res, mode=cfg.pixel_mode)                    # (n, R, 3) each
         acc = o['acc'].reshape(n, -1)

@@ -18,7 +18,7 @@ from .model import (PiGANConfig, PiGANGenerator, PRESETS, build_generator, load_
 __all__ = ['YAW_OFFSETS', 'seed_latents', 'view_kwargs', 'render_latents', 'random_checkpoint', 'default_yaw_offsets',
            'render_multiview', 'multiview_images', 'main']
 
-# %% ../../nbs/21a_pigan_render_multiview.ipynb #22c5a061
+# %% ../../nbs/21a_pigan_render_multiview.ipynb #54fdbc9c
 def seed_latents(seeds:list,           # integer seeds, one scene each
                  z_dim:int,            # latent size
                  device=None, dtype=torch.float32,
@@ -35,13 +35,9 @@ def view_kwargs(cfg:PiGANConfig,
                 chunk:int|None=None,             # rays per pass (bounded memory); None: all at once
                )->dict:                          # arguments of PiGANGenerator.render
     "Deterministic evaluation render settings of a config (no noise, no jitter)."
-    if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
     if chunk is not None and chunk < 1: raise ValueError(f'chunk must be >= 1 rays, got {chunk}')
-    kw = render_kwargs(cfg, None, img_size or cfg.stages[-1].img_size)
-    base = kw['n_samples']
-    fine = base if cfg.n_importance is None else cfg.n_importance
-    kw.update(n_samples=base * ray_step_multiplier, n_importance=fine * ray_step_multiplier, perturb=False,
-              chunk=chunk, lock_view_dependence=lock_view_dependence)
+    kw = render_kwargs(cfg, None, img_size or cfg.stages[-1].img_size, ray_step_multiplier)
+    kw.update(perturb=False, chunk=chunk, lock_view_dependence=lock_view_dependence)
     return kw
 
 @torch.no_grad()
