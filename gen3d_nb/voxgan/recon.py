@@ -430,7 +430,7 @@ def content_loss(z_hat:torch.Tensor, view_hat:torch.Tensor, z:torch.Tensor, view
     "Re-encoding loss: MSE to the code (x z_weight) + MSE on sin/cos of the view (SSM summerize_content_loss)."
     return z_weight * F.mse_loss(z_hat, z.detach()) + F.mse_loss(sincos(view_hat), sincos(view.detach()))
 
-# %% ../../nbs/20a_voxrecon.ipynb #a0b1d203
+# %% ../../nbs/20a_voxrecon.ipynb #cac231c3
 class VoxRecon(nn.Module):
     "Encoder + canonical voxel decoder + structured renderer (SSM's ReconstructModel)."
     def __init__(self, cfg:VoxReconConfig, rho:float=2.2, f_norm:float=1.75):
@@ -455,10 +455,10 @@ class VoxRecon(nn.Module):
         c2w, K = self.cameras(view)
         return self.renderer(feat, occ, z, c2w, K)
     def forward(self, img:torch.Tensor, mask:torch.Tensor)->dict:
-        "Reconstruct: z, view, canonical occupancy and the render at the predicted view."
+        "Reconstruct: z, view, canonical features and occupancy, and the render at the predicted view."
         z, view = self.encode(img, mask)
         feat, occ = self.decoder(z)
-        return dict(z=z, view=view, occ=occ, **self.render(feat, occ, z, view))
+        return dict(z=z, view=view, feat=feat, occ=occ, **self.render(feat, occ, z, view))
 
 # %% ../../nbs/20a_voxrecon.ipynb #bbbf3fb6
 def data_root(cfg:VoxReconConfig)->Path:
@@ -706,7 +706,7 @@ def make_dataset(cfg:VoxReconConfig)->ReconDataset:
     split = 'train' if meta.get('object_ids') and cfg.holdout > 0 else 'all'
     return ReconDataset(root, cfg.low_reso, split, cfg.holdout, cfg.skip_bad)
 
-# %% ../../nbs/20a_voxrecon.ipynb #9d09b4d0
+# %% ../../nbs/20a_voxrecon.ipynb #e635b142
 def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, model frame
                    view_pred:torch.Tensor, # (B,2) predicted SSM (azimuth, elevation)
                    c2w_gt:torch.Tensor,    # (B,4,4) true cameras
@@ -758,8 +758,7 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
         img = torch.stack([ds[i]['img'] for i in idx]).to(dev); m = torch.stack([ds[i]['mask'] for i in idx]).to(dev)
         out = G(img, m)
         if refine_steps > 0:
-            feat, _ = G.decoder(out['z'])
-            out['view'] = refine_views(G, out['z'], feat, out['occ'], out['view'], m, refine_steps)
+            out['view'] = refine_views(G, out['z'], out['feat'], out['occ'], out['view'], m, refine_steps)
         c2w_gt, _ = unpack_label(ds.labels[idx])
         gt = gt_occ[ds.object_ids[idx]].to(dev)                                # (b, Gt, Gt, Gt)
         Gt = gt.shape[-1]
@@ -801,7 +800,7 @@ def evaluate(ctx)->dict:
         with open(Path(ctx.outdir) / 'eval.jsonl', 'a') as f: f.write(json.dumps({'step': ctx.step, **r}) + '\n')
     return r
 
-# %% ../../nbs/20a_voxrecon.ipynb #85d19117
+# %% ../../nbs/20a_voxrecon.ipynb #fc885ca1
 def shaded_voxels(occ:torch.Tensor,    # (B,1,G,G,G) occupancy in [0,1], binarised at 0.5
                   c2w:torch.Tensor,    # (B,4,4) cameras looking at the origin
                   K_norm:torch.Tensor, # (B,3,3) intrinsics
@@ -832,13 +831,12 @@ def snapshot(ctx, outdir:str|Path, step:int)->dict:
     k = min(8, len(ds)); dev = next(G.parameters()).device
     img = torch.stack([ds[i]['img'] for i in range(k)]).to(dev); m = torch.stack([ds[i]['mask'] for i in range(k)]).to(dev)
     out = G(img, m)
-    feat, occ = G.decoder(out['z'])
-    holo = G.render(feat, occ, out['z'], sample_views(G_prior(ctx), k, torch.Generator().manual_seed(0)).to(dev))
+    holo = G.render(out['feat'], out['occ'], out['z'], sample_views(G_prior(ctx), k, torch.Generator().manual_seed(0)).to(dev))
     S = img.shape[-1]
     up = lambda x: F.interpolate(x.clamp(0, 1), size=(S, S), mode='nearest').expand(-1, 3, -1, -1)
     grid = torch.cat([to_unit(img), to_unit(out['image']).clamp(0, 1), up(out['mask']), to_unit(holo['image']).clamp(0, 1)])
     outdir = Path(outdir); save_image(grid, outdir / f'samples_{step:06d}.png', nrow=k)
-    frames = turntable(G, occ[:1], 12, 64)
+    frames = turntable(G, out['occ'][:1], 12, 64)
     from PIL import Image
     from gen3d_nb.core import to_uint8
     ims = [Image.fromarray(to_uint8(f)) for f in frames]
