@@ -15,7 +15,7 @@ from .recon import VoxReconConfig, VoxRecon, eval_data, evaluate_model, split_cu
 # %% auto #0
 __all__ = ['COLUMNS', 'load_recon', 'mean_shape_iou', 'evaluate_checkpoints', 'format_table', 'main']
 
-# %% ../../nbs/20b_voxgan_evaluate.ipynb #4df5250e
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #707350a6
 def load_recon(ckpt:str|Path, # checkpoint file or run folder (its latest ckpt_*.pt)
                device='cpu',
                ema:bool=True, # the G_ema weights (else the trained G)
@@ -49,6 +49,7 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
                          device='cpu',
                          mean_row:bool=True,     # add the mean-shape reference row
                          refine_steps:int=0,     # > 0: refine each predicted view against its input mask (`refine_views`)
+                         refine_starts:int=1,    # azimuth hypotheses of the refinement
                         )->list:                 # rows: dicts with 'name', 'step', 'n' and COLUMNS
     "Evaluate several checkpoints on the same held-out images."
     rows, ref = [], None
@@ -60,7 +61,7 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
             from gen3d_nb.voxgan.recon import data_root
             root = data_root(cfg)
         ds, gt = eval_data(cfg, root)
-        r = evaluate_model(G, ds, gt, cfg.n_eval or None, refine_steps=refine_steps)
+        r = evaluate_model(G, ds, gt, cfg.n_eval or None, refine_steps=refine_steps, refine_starts=refine_starts)
         step = int(load_checkpoint(find_checkpoint(c))['step'])
         name = names[k] if names and k < len(names) else Path(c).resolve().parent.name if Path(c).is_file() else Path(c).name
         rows.append(dict(name=name, step=step, n=r['n'], **{col: r[col] for col in COLUMNS}))
@@ -78,9 +79,9 @@ def format_table(rows:list)->str:
     for r in rows: lines.append('| ' + ' | '.join(fmt(r[k]) for k in ['name', 'step', 'n', *COLUMNS]) + ' |')
     return '\n'.join(lines)
 
-# %% ../../nbs/20b_voxgan_evaluate.ipynb #7a71fe7a
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #a0202938
 def main(argv:list|None=None)->list:
-    "`python -m gen3d_nb.voxgan.evaluate CKPT [CKPT ...] --data DIR [--n N] [--names a b c] [--json OUT] [--refine_view STEPS]`."
+    "`python -m gen3d_nb.voxgan.evaluate CKPT [CKPT ...] --data DIR [--n N] [--names a b c] [--json OUT] [--refine_view STEPS [--refine_starts K]]`."
     p = argparse.ArgumentParser(prog='python -m gen3d_nb.voxgan.evaluate',
                                 description='3D IoU, reprojection mask IoU and viewpoint errors of voxel reconstruction checkpoints '
                                             'on held-out synthetic images (one table row per checkpoint).')
@@ -91,10 +92,15 @@ def main(argv:list|None=None)->list:
     p.add_argument('--json', default=None, help='also write the rows to this JSON file')
     p.add_argument('--refine_view', type=int, default=0, metavar='STEPS',
                    help='refine each predicted view against its input mask for STEPS Adam steps before scoring (default 0: off)')
+    p.add_argument('--refine_starts', type=int, default=1, metavar='K',
+                   help='with --refine_view: also start from the azimuth turned by 360/K degrees, 2 x 360/K, ...; keep the '
+                        'view with the lowest mask loss (default 1)')
     p.add_argument('--cpu', action='store_true', help='evaluate on the CPU even if CUDA is present')
     a = p.parse_args(argv)
+    if a.refine_starts < 1: p.error(f'--refine_starts must be >= 1, got {a.refine_starts}')
     dev = 'cuda' if torch.cuda.is_available() and not a.cpu else 'cpu'
-    try: rows = evaluate_checkpoints(a.ckpts, a.data, a.n, a.names, dev, refine_steps=a.refine_view)
+    try: rows = evaluate_checkpoints(a.ckpts, a.data, a.n, a.names, dev, refine_steps=a.refine_view,
+                                         refine_starts=a.refine_starts)
     except (ValueError, FileNotFoundError) as e: sys.exit(f'gen3d_nb.voxgan.evaluate: error: {e}')
     print(format_table(rows))
     if a.json: Path(a.json).write_text(json.dumps(rows, indent=1))

@@ -23,7 +23,7 @@ from ..train import TrainConfig
 
 # %% auto #0
 __all__ = ['SSM_CFG_FILES', 'PRESETS', 'BASELINES', 'VoxReconConfig', 'parse_sample_view', 'norm2d', 'BasicBlock',
-           'ResNet18Encoder', 'adain', 'AdaBlock', 'mirror_symmetrize', 'VoxDecoder', 'frustum_points',
+           'rot6d_to_view', 'ResNet18Encoder', 'adain', 'AdaBlock', 'mirror_symmetrize', 'VoxDecoder', 'frustum_points',
            'project_volume', 'view_to_c2w', 'VoxRenderer', 'StyleDiscriminator', 'gan_d_loss', 'gan_g_loss', 'iou_loss',
            'mask_loss', 'PerceptualNet', 'load_perceptual', 'perceptual_loss', 'reg_loss', 'sincos', 'content_loss',
            'VoxRecon', 'data_root', 'split_cut', 'ReconDataset', 'label_cameras', 'view_prior', 'sample_views',
@@ -31,7 +31,7 @@ __all__ = ['SSM_CFG_FILES', 'PRESETS', 'BASELINES', 'VoxReconConfig', 'parse_sam
            'align_to_world', 'refine_views', 'evaluate_model', 'eval_data', 'evaluate', 'shaded_voxels', 'turntable',
            'snapshot']
 
-# %% ../../nbs/20a_voxrecon.ipynb #78db8251
+# %% ../../nbs/20a_voxrecon.ipynb #984220e7
 SSM_CFG_FILES = {v['cfg']: k for k, v in SSM_ELEVATION_RANGES.items()}  # 'pmBigChair.json' -> 'chairs_in_the_wild', ...
 
 @dataclass
@@ -58,6 +58,7 @@ class VoxReconConfig(TrainConfig):
     # networks
     z_dim:int=128              # shape/appearance code size
     enc_width:int=64           # ResNet-18 base width (64 = the standard ResNet-18)
+    so3_enc:int=2              # encoder view output: 2 = (azimuth, elevation), 6 = 6-D rotation (SSM so3_enc)
     e_norm:Literal['instance','batch','none']='instance' # encoder normalisation (SSM --e_norm)
     high_reso:int=224          # encoder input size (SSM high_reso)
     low_reso:int=64            # rendered RGB size (SSM low_reso)
@@ -117,7 +118,7 @@ def parse_sample_view(s:str)->tuple: # ('cfg', None) or ('side', std radians)
         except ValueError: pass
     raise ValueError(f"sample_view must be 'cfg', 'side' or 'side-<deg>', got {s!r}")
 
-# %% ../../nbs/20a_voxrecon.ipynb #891f97ca
+# %% ../../nbs/20a_voxrecon.ipynb #94ea1ba6
 def norm2d(kind:str, c:int)->nn.Module:
     "SSM's `get_norm_layer`: 'instance' (affine, scale ~ N(1, 0.02)), 'batch' or 'none'."
     if kind == 'instance':
@@ -139,16 +140,32 @@ class BasicBlock(nn.Module):
         y = F.relu(self.n1(self.c1(x)))
         return F.relu(self.n2(self.c2(y)) + self.short(x))
 
+def rot6d_to_view(x:torch.Tensor, # (B,6) two 3-vectors, the first two rows of a rotation before Gram-Schmidt
+                 )->torch.Tensor:  # (B,2) (azimuth, elevation) in radians: R = Ry(az) Rx(el) Rz(roll), roll dropped
+    "SSM's `so3_enc=6` view: the 6-D rotation representation to YXZ Euler azimuth and elevation."
+    # formula: pytorch3d.transforms rotation_6d_to_matrix (rows b1, b2, b3) and matrix_to_euler_angles(R, 'YXZ')[:2]
+    assert_shape(x, ('B', 6), 'x')
+    a1, a2 = x[:, :3], x[:, 3:]
+    b1 = F.normalize(a1, dim=-1)
+    b2 = F.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
+    b3 = torch.cross(b1, b2, dim=-1)
+    R = torch.stack([b1, b2, b3], -2)                                   # (B, 3, 3), rows b1, b2, b3
+    az = torch.atan2(R[:, 0, 2], R[:, 2, 2])
+    el = torch.asin((-R[:, 1, 2]).clamp(-1 + 1e-6, 1 - 1e-6))
+    return torch.stack([az, el], -1)
+
 class ResNet18Encoder(nn.Module):
     "Image (B,3,H,W) in [-1,1] or mask (B,1,H,W) -> z (B,z_dim), view (B,2) = (azimuth, elevation) in radians."
     def __init__(self, z_dim:int=128,   # code size
                  width:int=64,          # base width w (standard ResNet-18: 64)
                  norm:str='instance',   # 'instance' | 'batch' | 'none'
                  in_res:int=224,        # inputs are resized to this
+                 so3_enc:int=2,         # view head: 2 = raw (az, el); 6 = 6-D rotation (`rot6d_to_view`)
                 ):
         super().__init__()
         if in_res < 64: raise ValueError(f'ResNet18Encoder: in_res must be >= 64 (the last stage is in_res/32 pixels wide), got {in_res}')
-        self.in_res = in_res
+        if so3_enc not in (2, 6): raise ValueError(f'so3_enc must be 2 (azimuth, elevation) or 6 (6-D rotation), got {so3_enc}')
+        self.in_res, self.so3_enc = in_res, so3_enc
         self.stem = nn.Sequential(nn.Conv2d(3, width, 7, 2, 3, bias=False), norm2d(norm, width), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         chs, layers = [width, width, 2 * width, 4 * width, 8 * width], []
         for k in range(4):
@@ -158,7 +175,9 @@ class ResNet18Encoder(nn.Module):
         # formula: JudyYe/shelf-sup-mesh models/encoder.py ResnetEnc (z_head, view_head = Camera on a 4x4 pool)
         self.z_head = nn.Sequential(nn.Conv2d(8 * width, 128, 1), nn.LeakyReLU(0.2), nn.Conv2d(128, z_dim, 1))
         self.view_head = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(8 * width * 16, 128),
-                                       nn.LeakyReLU(0.2), nn.Linear(128, 2))
+                                       nn.LeakyReLU(0.2), nn.Linear(128, so3_enc))
+        if so3_enc == 6:                                                # start at the identity rotation: az = el = 0
+            with torch.no_grad(): self.view_head[-1].bias.copy_(torch.tensor([1., 0, 0, 0, 1, 0]))
 
     def forward(self, x:torch.Tensor)->tuple:
         assert_shape(x, ('B', None, None, None), 'x')
@@ -167,9 +186,10 @@ class ResNet18Encoder(nn.Module):
         if x.shape[-1] != self.in_res: x = F.interpolate(x, size=(self.in_res, self.in_res), mode='bilinear', align_corners=False)
         h = self.layers(self.stem(x))                                   # (B, 8w, in_res/32, in_res/32)
         z = self.z_head(F.adaptive_avg_pool2d(h, 1)).flatten(1)         # (B, z_dim)
-        return z, self.view_head(h)                                     # (B, z_dim), (B, 2)
+        v = self.view_head(h)                                           # (B, 2) or (B, 6)
+        return z, (rot6d_to_view(v) if self.so3_enc == 6 else v)        # (B, z_dim), (B, 2)
 
-# %% ../../nbs/20a_voxrecon.ipynb #e474ad14
+# %% ../../nbs/20a_voxrecon.ipynb #bf6f4514
 def adain(x:torch.Tensor,     # (B,C,...) features
           scale:torch.Tensor, # (B,C)
           bias:torch.Tensor,  # (B,C)
@@ -233,7 +253,7 @@ class VoxDecoder(nn.Module):
         if self.sym: x = mirror_symmetrize(x)
         return x, self.vox_head(x)                                        # features, occupancy
 
-# %% ../../nbs/20a_voxrecon.ipynb #a3b1cc30
+# %% ../../nbs/20a_voxrecon.ipynb #d728ff43
 def frustum_points(c2w:torch.Tensor,    # (B,4,4) cameras (OpenCV axes)
                    K_norm:torch.Tensor, # (B,3,3) normalized intrinsics
                    res:int,             # output size (res x res pixels)
@@ -261,7 +281,7 @@ def view_to_c2w(view:torch.Tensor, # (B,2) SSM (azimuth, elevation) in radians
     assert_shape(view, ('B', 2), 'view')
     return ssm_c2w(view[:, 0], view[:, 1], rho)
 
-# %% ../../nbs/20a_voxrecon.ipynb #bed011d4
+# %% ../../nbs/20a_voxrecon.ipynb #b8c90f55
 class VoxRenderer(nn.Module):
     "Render (features, occupancy) at cameras: RGB (B,3,low,low) in [-1,1] and mask (B,1,rv,rv)."
     def __init__(self, z_dim:int, gf_dim:int, reso_3d:int=16, reso_vox:int=32, low_reso:int=64,
@@ -317,7 +337,7 @@ class VoxRenderer(nn.Module):
             img = img * a + (1 - a)
         return dict(image=img, mask=mask)
 
-# %% ../../nbs/20a_voxrecon.ipynb #8405f6fa
+# %% ../../nbs/20a_voxrecon.ipynb #5723b36f
 class StyleDiscriminator(nn.Module):
     "Images (B,3,H,W) in [-1,1] or masks (B,1,H,W) -> main logit (B,), style logits (B, n_layers, 2) (mean, std)."
     def __init__(self, in_ch:int=3, df_dim:int=128, n_layers:int=4, img_res:int=64, noise:float=0.02,
@@ -361,16 +381,17 @@ def gan_g_loss(fake:tuple, d_perc_loss:float=1.)->torch.Tensor:
     "SSM G loss on one D output: BCE(fake -> real) on the main logit + `d_perc_loss` x the style logits."
     return g_loss_bce(fake[0]) + d_perc_loss * g_loss_bce(fake[1])
 
-# %% ../../nbs/20a_voxrecon.ipynb #e390d36c
+# %% ../../nbs/20a_voxrecon.ipynb #14e52892
 def iou_loss(a:torch.Tensor, # (B,...) predicted masks in [0,1]
              b:torch.Tensor, # (B,...) target masks in [0,1]
              eps:float=1e-6,
+             reduce:bool=True, # False: the (B,) per-sample losses
             )->torch.Tensor: # scalar 1 - mean soft IoU
     "SSM's mask loss: 1 - soft IoU, per sample then averaged."
     # formula: JudyYe/shelf-sup-mesh models/loss.py iou_loss
     dims = tuple(range(1, a.ndim))
     inter = (a * b).sum(dims); union = (a + b - a * b).sum(dims) + eps
-    return 1 - (inter / union).mean()
+    return 1 - (inter / union).mean() if reduce else 1 - inter / union
 
 def mask_loss(pred:torch.Tensor, real:torch.Tensor, kind:str='iou')->torch.Tensor:
     "Mask reconstruction loss: 'iou' (SSM) or 'l1' (HoloGAN baseline); `real` is area-resized to `pred`'s size."
@@ -430,13 +451,13 @@ def content_loss(z_hat:torch.Tensor, view_hat:torch.Tensor, z:torch.Tensor, view
     "Re-encoding loss: MSE to the code (x z_weight) + MSE on sin/cos of the view (SSM summerize_content_loss)."
     return z_weight * F.mse_loss(z_hat, z.detach()) + F.mse_loss(sincos(view_hat), sincos(view.detach()))
 
-# %% ../../nbs/20a_voxrecon.ipynb #cac231c3
+# %% ../../nbs/20a_voxrecon.ipynb #5c5faca8
 class VoxRecon(nn.Module):
     "Encoder + canonical voxel decoder + structured renderer (SSM's ReconstructModel)."
     def __init__(self, cfg:VoxReconConfig, rho:float=2.2, f_norm:float=1.75):
         super().__init__()
         _check(cfg)
-        self.encoder = ResNet18Encoder(cfg.z_dim, cfg.enc_width, cfg.e_norm, cfg.high_reso)
+        self.encoder = ResNet18Encoder(cfg.z_dim, cfg.enc_width, cfg.e_norm, cfg.high_reso, cfg.so3_enc)
         self.decoder = VoxDecoder(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.apply_sym, cfg.vox_ch, cfg.occ_bias)
         self.renderer = VoxRenderer(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.low_reso, cfg.vol_render, cfg.frustum_half,
                                     mask_depth=cfg.mask_depth, white_bg=cfg.white_bg)
@@ -460,7 +481,7 @@ class VoxRecon(nn.Module):
         feat, occ = self.decoder(z)
         return dict(z=z, view=view, feat=feat, occ=occ, **self.render(feat, occ, z, view))
 
-# %% ../../nbs/20a_voxrecon.ipynb #bbbf3fb6
+# %% ../../nbs/20a_voxrecon.ipynb #0142d428
 def data_root(cfg:VoxReconConfig)->Path:
     "`cfg.data`, or the built-in synthetic set of `cfg.category`."
     if cfg.data is not None:
@@ -568,7 +589,7 @@ def sample_views(prior:dict, n:int, generator:torch.Generator|None=None)->torch.
     az, el, _ = ssm_angles(c2w)
     return torch.stack([az, el], -1).float()
 
-# %% ../../nbs/20a_voxrecon.ipynb #4987c948
+# %% ../../nbs/20a_voxrecon.ipynb #e2aa2c2c
 def ssm_lr(step:int, base_lr:float, min_iters:int, max_iters:int)->float:
     "Constant `base_lr` until `min_iters`, then linear decay to 0 at `max_iters` (SSM's schedule, per step)."
     if step < min_iters: return base_lr
@@ -666,7 +687,7 @@ def _data_cams(cfg)->dict|None:
         _CAMS[root] = label_cameras(torch.tensor([l[1] for l in labels], dtype=torch.float64)) if labels else None
     return _CAMS[root]
 
-# %% ../../nbs/20a_voxrecon.ipynb #9d3b7ce0
+# %% ../../nbs/20a_voxrecon.ipynb #d7b59f18
 def mean_voxel(root:Path, cfg:VoxReconConfig)->torch.Tensor: # (1,1,rv,rv,rv) mean occupancy of the training objects
     "Mean ground-truth occupancy of the training split's objects (SSM's downloadable mean shape, computed from our data)."
     f = Path(root) / 'objects.npz'
@@ -706,7 +727,7 @@ def make_dataset(cfg:VoxReconConfig)->ReconDataset:
     split = 'train' if meta.get('object_ids') and cfg.holdout > 0 else 'all'
     return ReconDataset(root, cfg.low_reso, split, cfg.holdout, cfg.skip_bad)
 
-# %% ../../nbs/20a_voxrecon.ipynb #e635b142
+# %% ../../nbs/20a_voxrecon.ipynb #f765c1b2
 def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, model frame
                    view_pred:torch.Tensor, # (B,2) predicted SSM (azimuth, elevation)
                    c2w_gt:torch.Tensor,    # (B,4,4) true cameras
@@ -727,17 +748,29 @@ def refine_views(G:VoxRecon,
                  view:torch.Tensor,   # (B,2) initial (azimuth, elevation), radians
                  mask:torch.Tensor,   # (B,1,H,W) input masks in [0,1]
                  steps:int=30, lr:float=0.02,
-                )->torch.Tensor:      # (B,2) refined views
+                 starts:int=1,        # azimuth hypotheses: the initial view turned by 2 pi k / starts, k < starts
+                )->torch.Tensor:      # (B,2) refined views (per image, the hypothesis with the lowest final loss)
     "Test-time camera refinement: Adam on (azimuth, elevation) against 1 - soft IoU of the rendered and the input mask."
-    v = view.detach().clone().requires_grad_(True)
-    opt = torch.optim.Adam([v], lr=lr)
-    with torch.enable_grad():
-        for _ in range(steps):
-            r = G.render(feat, occ, z, v)['mask']
-            loss = iou_loss(r, F.interpolate(mask, size=r.shape[-2:], mode='area'))
-            v.grad, = torch.autograd.grad(loss, v)             # the view only: no gradients land on the model
-            opt.step()
-    return v.detach()
+    if starts < 1: raise ValueError(f'starts must be >= 1, got {starts}')
+    best, best_loss = None, None
+    for k in range(starts):
+        v = view.detach().clone(); v[:, 0] += 2 * math.pi * k / starts
+        v.requires_grad_(True)
+        opt = torch.optim.Adam([v], lr=lr)
+        with torch.enable_grad():
+            for i in range(steps + 1):
+                r = G.render(feat, occ, z, v)['mask']
+                loss = iou_loss(r, F.interpolate(mask, size=r.shape[-2:], mode='area'), reduce=False)   # (B,)
+                if i == steps: break                               # the last pass only scores the final views
+                v.grad, = torch.autograd.grad(loss.sum(), v)       # the view only: no gradients land on the model
+                opt.step()
+        v, loss = v.detach(), loss.detach()
+        if best is None: best, best_loss = v, loss
+        else:
+            b = loss < best_loss
+            best[b], best_loss[b] = v[b], loss[b]
+    best[:, 0] = _wrap(best[:, 0])
+    return best
 
 @torch.no_grad()
 def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
@@ -746,6 +779,7 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
                    n:int|None=None,    # first n images (None: all)
                    batch:int=32,
                    refine_steps:int=0, # > 0: refine each predicted view against its input mask first (`refine_views`)
+                   refine_starts:int=1,# azimuth hypotheses of the refinement (`refine_views(starts=)`)
                   )->dict:             # iou3d, iou3d_canon, mask_iou, az_err_deg, el_err_deg (+ per-image 'per_image')
     "3D IoU (view-aligned and canonical), reprojection mask IoU and viewpoint errors on held-out images."
     if ds.labels is None or ds.object_ids is None: raise ValueError(f'{ds.path}: evaluation needs dataset.json labels and object_ids')
@@ -758,7 +792,7 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
         img = torch.stack([ds[i]['img'] for i in idx]).to(dev); m = torch.stack([ds[i]['mask'] for i in idx]).to(dev)
         out = G(img, m)
         if refine_steps > 0:
-            out['view'] = refine_views(G, out['z'], out['feat'], out['occ'], out['view'], m, refine_steps)
+            out['view'] = refine_views(G, out['z'], out['feat'], out['occ'], out['view'], m, refine_steps, starts=refine_starts)
         c2w_gt, _ = unpack_label(ds.labels[idx])
         gt = gt_occ[ds.object_ids[idx]].to(dev)                                # (b, Gt, Gt, Gt)
         Gt = gt.shape[-1]
@@ -800,7 +834,7 @@ def evaluate(ctx)->dict:
         with open(Path(ctx.outdir) / 'eval.jsonl', 'a') as f: f.write(json.dumps({'step': ctx.step, **r}) + '\n')
     return r
 
-# %% ../../nbs/20a_voxrecon.ipynb #fc885ca1
+# %% ../../nbs/20a_voxrecon.ipynb #3d9f11c0
 def shaded_voxels(occ:torch.Tensor,    # (B,1,G,G,G) occupancy in [0,1], binarised at 0.5
                   c2w:torch.Tensor,    # (B,4,4) cameras looking at the origin
                   K_norm:torch.Tensor, # (B,3,3) intrinsics
@@ -843,7 +877,7 @@ def snapshot(ctx, outdir:str|Path, step:int)->dict:
     atomic_write(outdir / f'turntable_{step:06d}.gif', lambda tmp: ims[0].save(tmp, format='GIF', save_all=True, append_images=ims[1:], duration=120, loop=0))
     return dict(samples=grid)
 
-# %% ../../nbs/20a_voxrecon.ipynb #55a04738
+# %% ../../nbs/20a_voxrecon.ipynb #249e230c
 def _tiny():
     return VoxReconConfig(preset='tiny', batch=4, iters=2, min_iters=1, lr_g=1e-4, lr_d=1e-4, z_dim=8, enc_width=4, high_reso=64,
                           low_reso=16, gf_dim=4, reso_3d=8, reso_vox=16, df_dim=4, d_layers=2, know_mean=True, n_eval=8, snap=0, log_every=1,
