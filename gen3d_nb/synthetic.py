@@ -486,7 +486,7 @@ def render_sdf(obj:SDFObject,          # the object or scene
     return dict(image=img, mask=mask, depth=depth.reshape(B, H, W), normals=nrm.reshape(B, H, W, 3).permute(0, 3, 1, 2),
                 inst=inst.reshape(B, H, W), label=pack_label(c2w, K_norm))
 
-# %% ../nbs/06_synthetic.ipynb #be0a4d34
+# %% ../nbs/06_synthetic.ipynb #3c734b92
 def _elev_prior(lo_deg:float, hi_deg:float, radius:float=2.2)->PoseDist:
     "Yaw uniform over 360 degrees, elevation uniform in [lo, hi] degrees above the horizon."
     mid, half = math.radians((lo_deg + hi_deg) / 2), math.radians((hi_deg - lo_deg) / 2)
@@ -498,6 +498,8 @@ CAMERA_PRIORS = {  # category -> (PoseDist, normalized focal f_norm)
     'airplane': (_elev_prior(-15, 45), 1.6),
     'head': (PoseDist(yaw_mean=math.pi / 2, yaw_std=0.3, pitch_mean=math.pi / 2, pitch_std=0.155, radius=2.7,
                       dist='gaussian'), 4.2647),
+    'head360': (PoseDist(yaw_mean=math.pi / 2, yaw_std=math.pi, pitch_mean=math.pi / 2, pitch_std=0.155, radius=2.7,
+                         dist='uniform'), 4.2647),
 }
 
 def sample_cameras(category:str,   # a key of CAMERA_PRIORS
@@ -608,7 +610,7 @@ def render_scene(scene:SDFObject, c2w:torch.Tensor, K_norm:torch.Tensor, H:int, 
     "Render a scene with a floor: `render_sdf` marching from the camera up to distance 6 (the floor is unbounded)."
     return render_sdf(scene, c2w, K_norm, H, W, far=6.0, **kw)
 
-# %% ../nbs/06_synthetic.ipynb #9090187f
+# %% ../nbs/06_synthetic.ipynb #3c49949c
 def _save_png(a:np.ndarray, path:Path):
     from PIL import Image
     atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format='PNG'))
@@ -626,10 +628,11 @@ def _progress(it, on:bool, desc:str, total:int|None=None):
     from tqdm import tqdm
     return tqdm(it, desc=desc, unit='obj', total=total)
 
-def _write_object(category:str, seed:int, j:int, v:int, k0:int, res:int, bg:str, grid:int, n_points:int, out:Path)->dict:
+def _write_object(category:str, seed:int, j:int, v:int, k0:int, res:int, bg:str, grid:int, n_points:int, out:Path,
+                  cameras:str)->dict:
     "Render object `j` from `v` cameras, write its images k0..k0+v-1 and masks; return its labels and arrays."
     obj, g = make_object(category, seed, j), _cam_generator(category, seed, j)
-    c2w, K = sample_cameras(category, v, g)
+    c2w, K = sample_cameras(cameras, v, g)
     r = render_sdf(obj, c2w, K, res, res, bg=bg)
     labels = []
     for b in range(v):
@@ -639,6 +642,10 @@ def _write_object(category:str, seed:int, j:int, v:int, k0:int, res:int, bg:str,
         labels.append([name, [float(x) for x in r['label'][b]]])
     return dict(labels=labels, depth=r['depth'].numpy().astype(np.float16), normals=r['normals'].numpy().astype(np.float16),
                 occ=occupancy_grid(obj, grid).numpy(), pts=surface_points(obj, n_points, g).numpy())
+
+def _cache_name(category:str, n:int, res:int, views:int, seed:int, cameras:str|None=None)->str:
+    "The cache folder name of a generated set (a non-default camera prior is part of the name)."
+    return f'{category}_n{n}_res{res}_v{views}_seed{seed}' + ('' if cameras in (None, category) else f'_cam{cameras}')
 
 def _worker_init(): torch.set_num_threads(1)
 def _write_object_star(args): return _write_object(*args)
@@ -654,18 +661,21 @@ def write_dataset(category:str,          # one of CATEGORY_NAMES
                   n_points:int=2048,     # surface points P per object
                   progress:bool=False,   # show a tqdm bar
                   workers:int=1,         # processes (results are identical for any number)
+                  cameras:str|None=None, # a key of CAMERA_PRIORS (None: the category's own prior)
                  )->Path:                # the output folder
     "Render `n` posed images of procedural `category` objects in EG3D's layout, with masks, depth, normals and 3D ground truth."
     if category not in CATEGORIES: raise ValueError(f'category must be one of {list(CATEGORIES)}, got {category!r} (use write_scenes for clevr)')
+    if cameras is not None and cameras not in CAMERA_PRIORS: raise ValueError(f'cameras must be one of {list(CAMERA_PRIORS)}, got {cameras!r}')
+    cams = cameras or category
     if bg not in ('white', 'transparent'): raise ValueError(f"bg must be 'white' or 'transparent', got {bg!r}")
     for name, v, lo in (('n', n, 1), ('res', res, 4), ('views_per_object', views_per_object, 1), ('grid', grid, 2),
                         ('n_points', n_points, 1), ('workers', workers, 1)):
         if int(v) != v or v < lo: raise ValueError(f'{name} must be an integer >= {lo}, got {v!r}')
-    out = Path(out) if out is not None else cache_path('synthetic', f'{category}_n{n}_res{res}_v{views_per_object}_seed{seed}')
+    out = Path(out) if out is not None else cache_path('synthetic', _cache_name(category, n, res, views_per_object, seed, cameras))
     (out / 'images').mkdir(parents=True, exist_ok=True); (out / 'masks').mkdir(exist_ok=True)
     n_obj = math.ceil(n / views_per_object)
-    jobs = [(category, seed, j, min(views_per_object, n - j * views_per_object), j * views_per_object, res, bg, grid, n_points, out)
-            for j in range(n_obj)]
+    jobs = [(category, seed, j, min(views_per_object, n - j * views_per_object), j * views_per_object, res, bg, grid, n_points, out,
+             cams) for j in range(n_obj)]
     threads = torch.get_num_threads(); torch.set_num_threads(1)  # small tensors: threads only add overhead (and stall on a busy machine)
     if workers == 1: results = map(_write_object_star, jobs)
     else:
@@ -684,7 +694,7 @@ def write_dataset(category:str,          # one of CATEGORY_NAMES
     _save_npz(out / 'objects.npz', occupancy=np.stack([r['occ'] for r in recs]), surface_points=np.stack([r['pts'] for r in recs]))
     _save_json(out / 'dataset.json', dict(
         labels=labels, object_ids=object_ids, category=category, res=res, seed=seed, n_images=n, n_objects=n_obj,
-        views_per_object=views_per_object, bg=bg, grid=grid, n_points=n_points, box=1.0,
+        views_per_object=views_per_object, bg=bg, grid=grid, n_points=n_points, box=1.0, **({} if cams == category else {'cameras': cams}),
         depth='camera z (planar depth), inf on background', normals='world frame, unit, 0 on background',
         occupancy='axes (z,y,x), voxel centres ((k+0.5)/G-0.5)*box, sdf < 0', generator='gen3d_nb.synthetic.write_dataset'))
     return out
@@ -740,7 +750,7 @@ def write_scenes(n_scenes:int,           # number of scenes
         world='uORF z-up: x_uorf = x, y_uorf = -z, z_uorf = y (ours is y-up)', generator='gen3d_nb.synthetic.write_scenes'))
     return out
 
-# %% ../nbs/06_synthetic.ipynb #8f96cc00
+# %% ../nbs/06_synthetic.ipynb #e5e27f65
 SAMPLE_SEED = 0  # seed of the committed samples in data/synthetic/
 
 def _meta_file(category:str)->str: return 'scenes.json' if category == 'clevr' else 'dataset.json'
@@ -755,6 +765,7 @@ def synthetic_dataset(category:str,   # one of CATEGORY_NAMES or 'clevr'
                       res:int=64,     # image size
                       seed:int=SAMPLE_SEED, # dataset seed
                       views:int|None=None,  # views per object (default 1) or per scene (default 4)
+                      cameras:str|None=None,# objects: a key of CAMERA_PRIORS (None: the category's own)
                      )->Path:         # folder with dataset.json (objects) or scenes.json (clevr)
     "A synthetic dataset folder with at least `n` images: the committed sample if it suffices, else generated once into the cache."
     if category not in CATEGORIES and category != 'clevr':
@@ -762,16 +773,16 @@ def synthetic_dataset(category:str,   # one of CATEGORY_NAMES or 'clevr'
     clevr = category == 'clevr'
     views = views or (4 if clevr else 1)
     sample = data_path('synthetic', category); m = _read_meta(sample, category)
-    if m is not None and m['res'] == res and m['seed'] == seed and (n is None or n <= m['n_images']) and \
+    if cameras in (None, category) and m is not None and m['res'] == res and m['seed'] == seed and (n is None or n <= m['n_images']) and \
        m.get('views_per_scene' if clevr else 'views_per_object') == views: return sample
     if n is None: raise FileNotFoundError(f'{sample}: no committed {category} sample at res={res}, seed={seed}; pass n to generate one')
-    out = cache_path('synthetic', f'{category}_n{n}_res{res}_v{views}_seed{seed}')
+    out = cache_path('synthetic', _cache_name(category, n, res, views, seed, cameras))
     if _read_meta(out, category) is None:     # the metadata file is written last: its absence means "not (fully) written"
         if clevr: write_scenes(math.ceil(n / views), res, out, seed, views, progress=True)
-        else: write_dataset(category, n, res, out, seed, views, progress=True)
+        else: write_dataset(category, n, res, out, seed, views, progress=True, cameras=cameras)
     return out
 
-# %% ../nbs/06_synthetic.ipynb #2ff3a4aa
+# %% ../nbs/06_synthetic.ipynb #553fb28a
 def main(argv:list|None=None)->Path:
     "Command line: `python -m gen3d_nb.synthetic --category chair --n 2000 --res 64 --out DIR`."
     import argparse
@@ -787,13 +798,14 @@ def main(argv:list|None=None)->Path:
     p.add_argument('--grid', type=int, default=32, help='occupancy grid size G (objects)')
     p.add_argument('--points', type=int, default=2048, help='surface points per object')
     p.add_argument('--workers', type=int, default=2, help='processes (objects only; output identical for any number)')
+    p.add_argument('--cameras', default=None, choices=list(CAMERA_PRIORS), help="camera prior (objects; default: the category's own)")
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     a = p.parse_args(argv)
     if a.category == 'clevr':
         v = a.views or 4
         out = write_scenes(math.ceil(a.n / v), a.res, a.out, a.seed, v, progress=not a.quiet)
     else: out = write_dataset(a.category, a.n, a.res, a.out, a.seed, a.views or 1, a.bg, a.grid, a.points,
-                             progress=not a.quiet, workers=a.workers)
+                             progress=not a.quiet, workers=a.workers, cameras=a.cameras)
     print(f'wrote {a.category} ({a.n} images, {a.res}px, seed {a.seed}) to {out}')
     return out
 

@@ -440,7 +440,7 @@ def identity_loss(pred_latent:torch.Tensor|None, z:torch.Tensor,   # (B, z_dim) 
     if pos_lambda > 0: loss = loss + F.mse_loss(pred_pose, pose) * pos_lambda
     return loss
 
-# %% ../../nbs/21_pigan.ipynb #8f120494
+# %% ../../nbs/21_pigan.ipynb #b4048c54
 def ema_kimg_for(decay:float, batch:int)->float:
     "The engine's `ema_kimg` giving a per-step EMA decay `decay` at global batch `batch` (0.5**(B/ema_nimg) = decay)."
     return batch * math.log(0.5) / math.log(decay) / 1000
@@ -498,6 +498,7 @@ class PiGANConfig(TrainConfig):
     synthetic_n:int=1024         # images of the built-in set
     synthetic_res:int=64         # resolution of the built-in set
     synthetic_views:int=1        # views per synthetic object (more views: fewer objects to build, same image count)
+    synthetic_cameras:str|None=None # camera prior of the built-in set: a key of gen3d_nb.synthetic.CAMERA_PRIORS (None: its own)
     # Snapshots and evaluation.
     snapshot_n:int=8             # latents in the snapshot grid
     turntable_frames:int=12      # frames of the snapshot GIF
@@ -532,7 +533,7 @@ class PiGANConfig(TrainConfig):
         "The polar angle of the mean camera (spherical_uniform maps v through arccos(1 - 2v/pi))."
         return math.acos(1 - 2 * self.v_mean / math.pi) if self.cam_dist == 'spherical_uniform' else self.v_mean
 
-# %% ../../nbs/21_pigan.ipynb #c379fd35
+# %% ../../nbs/21_pigan.ipynb #a31df26d
 def _pigan(**kw)->PiGANConfig:
     "A PiGANConfig whose EMA half-life matches `ema_decay` per step at the first stage's batch."
     cfg = PiGANConfig(**kw)
@@ -592,6 +593,10 @@ PRESETS = {
                                synthetic_n=512, fov=focal_to_fov(2.0), radius=2.2, ray_start=1.5, ray_end=2.9, box_warp=1.0,
                                cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2 - math.radians(17.5),
                                v_stddev=math.radians(17.5), pos_lambda=0.),
+    'demo_head360': lambda: _pigan(**_DEMO, stages=_DEMO_STAGES, batch_split=(1,),
+                                   iters=1900, synthetic='head', synthetic_cameras='head360',
+                                   synthetic_n=512, fov=focal_to_fov(4.2647), radius=2.7, ray_start=2.3, ray_end=3.1, box_warp=0.8,
+                                   cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2, v_stddev=0.155, pos_lambda=0.),
 }
 
 # %% ../../nbs/21_pigan.ipynb #d13e217e
@@ -725,7 +730,7 @@ def train_step(ctx, batch:dict, step:int)->dict:
                 real_logit=r_logit.detach().mean().item(), fake_logit=f_logit.detach().mean().item(), alpha=alpha, topk=k_frac,
                 nerf_noise=rk['nerf_noise'], img_size=st.img_size)
 
-# %% ../../nbs/21_pigan.ipynb #0c3e1b55
+# %% ../../nbs/21_pigan.ipynb #eb6bab3e
 class ImageFolderDataset(torch.utils.data.Dataset):
     "Unlabelled images from a folder or zip (any depth), centre-cropped and resized to `res`: items {'img': (3,res,res) in [-1,1]}."
     def __init__(self, path:str|Path, res:int):
@@ -752,7 +757,9 @@ def builtin_dataset(cfg:PiGANConfig)->Path:
         return out
     try: import gen3d_nb.synthetic as syn
     except ImportError as e: raise ValueError(f'the built-in {cfg.synthetic!r} data needs gen3d_nb.synthetic ({e}); pass --data PATH') from None
-    return Path(syn.synthetic_dataset(cfg.synthetic, n=n, res=res, views=cfg.synthetic_views))
+    if cfg.synthetic_cameras is not None and cfg.synthetic_cameras not in syn.CAMERA_PRIORS:
+        raise ValueError(f'synthetic_cameras must be one of {list(syn.CAMERA_PRIORS)}, got {cfg.synthetic_cameras!r}')
+    return Path(syn.synthetic_dataset(cfg.synthetic, n=n, res=res, views=cfg.synthetic_views, cameras=cfg.synthetic_cameras))
 
 def make_dataset(cfg:PiGANConfig)->torch.utils.data.Dataset:
     "Training images at the largest stage size: `cfg.data` (folder or zip), or the built-in synthetic set."
