@@ -533,7 +533,7 @@ class PiGANConfig(TrainConfig):
         "The polar angle of the mean camera (spherical_uniform maps v through arccos(1 - 2v/pi))."
         return math.acos(1 - 2 * self.v_mean / math.pi) if self.cam_dist == 'spherical_uniform' else self.v_mean
 
-# %% ../../nbs/21_pigan.ipynb #8131f904
+# %% ../../nbs/21_pigan.ipynb #de270553
 def _pigan(**kw)->PiGANConfig:
     "A PiGANConfig whose EMA half-life matches `ema_decay` per step at the first stage's batch."
     cfg = PiGANConfig(**kw)
@@ -578,25 +578,20 @@ _DEMO = dict(width=64, n_layers=4, z_dim=128, map_hidden=128, d_scale=0.25, disc
 # Progressive, as the paper trains: 2400 steps at 16 px (a quarter of the rays, about 0.25 s a step on one CPU thread)
 # shape the object, then 300 steps at 32 px (about 1.1 s a step) sharpen it, while D fades in its 32 px block.
 _DEMO_STAGES = [Stage(0, 16, 8, 6, 3e-4, 3e-4), Stage(2400, 32, 8, 6, 3e-4, 3e-4)]
+def _demo(**kw)->PiGANConfig: return _pigan(**_DEMO, stages=list(_DEMO_STAGES), batch_split=(1,), iters=2700, synthetic_n=512, **kw)
+_DEMO_HEAD = dict(synthetic='head', fov=focal_to_fov(4.2647), radius=2.7, ray_start=2.3, ray_end=3.1, box_warp=0.8,
+                  h_mean=_PI / 2, v_mean=_PI / 2, v_stddev=0.155)
 PRESETS = {
     **CURRICULA,
     'tiny': lambda: _pigan(stages=[Stage(0, 16, 4, 6, 1e-4, 4e-4)], batch_split=(2,), width=32, n_layers=8, z_dim=32,
                            map_hidden=32, d_scale=0.05, iters=3, snap=2, log_every=1, synthetic='toy', synthetic_n=8,
                            synthetic_res=16, fade_steps=10, snapshot_n=2, turntable_frames=3, eval_res=8, eval_n=2,
                            gamma=0.2, grad_clip=10., progress=False, tensorboard=False),
-    'demo': lambda: _pigan(**_DEMO, stages=_DEMO_STAGES, batch_split=(1,),
-                           iters=2700, synthetic='head',
-                           synthetic_n=512, fov=focal_to_fov(4.2647), radius=2.7, ray_start=2.3, ray_end=3.1, box_warp=0.8,
-                           cam_dist='gaussian', h_mean=_PI / 2, h_stddev=0.3, v_mean=_PI / 2, v_stddev=0.155, pos_lambda=15.),
-    'demo_car': lambda: _pigan(**_DEMO, stages=_DEMO_STAGES, batch_split=(1,),
-                               iters=2700, synthetic='car',
-                               synthetic_n=512, fov=focal_to_fov(2.0), radius=2.2, ray_start=1.5, ray_end=2.9, box_warp=1.0,
-                               cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2 - math.radians(17.5),
-                               v_stddev=math.radians(17.5), pos_lambda=0.),
-    'demo_head360': lambda: _pigan(**_DEMO, stages=_DEMO_STAGES, batch_split=(1,),
-                                   iters=2700, synthetic='head', synthetic_cameras='head360',
-                                   synthetic_n=512, fov=focal_to_fov(4.2647), radius=2.7, ray_start=2.3, ray_end=3.1, box_warp=0.8,
-                                   cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2, v_stddev=0.155, pos_lambda=0.),
+    'demo': lambda: _demo(**_DEMO_HEAD, cam_dist='gaussian', h_stddev=0.3, pos_lambda=15.),
+    'demo_car': lambda: _demo(synthetic='car', fov=focal_to_fov(2.0), radius=2.2, ray_start=1.5, ray_end=2.9, box_warp=1.0,
+                              cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2 - math.radians(17.5),
+                              v_stddev=math.radians(17.5), pos_lambda=0.),
+    'demo_head360': lambda: _demo(**_DEMO_HEAD, synthetic_cameras='head360', cam_dist='uniform', h_stddev=_PI, pos_lambda=0.),
 }
 
 # %% ../../nbs/21_pigan.ipynb #d13e217e
