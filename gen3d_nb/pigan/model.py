@@ -533,7 +533,7 @@ class PiGANConfig(TrainConfig):
         "The polar angle of the mean camera (spherical_uniform maps v through arccos(1 - 2v/pi))."
         return math.acos(1 - 2 * self.v_mean / math.pi) if self.cam_dist == 'spherical_uniform' else self.v_mean
 
-# %% ../../nbs/21_pigan.ipynb #de270553
+# %% ../../nbs/21_pigan.ipynb #0a1ea7d2
 def _pigan(**kw)->PiGANConfig:
     "A PiGANConfig whose EMA half-life matches `ema_decay` per step at the first stage's batch."
     cfg = PiGANConfig(**kw)
@@ -566,9 +566,10 @@ CURRICULA = {
 }
 CURRICULA['Cats'] = CURRICULA['CATS']
 
-# The demo cameras follow gen3d_nb.synthetic's priors: heads at radius 2.7 with EG3D's FFHQ focal 4.2647 and CelebA's
-# angle spread; cars all around at radius 2.2, focal 2.0, elevation 0-35 degrees. The SIREN's warp cube is widened to
-# the objects' size (0.8 for heads, the unit box for cars), and both datasets have white backgrounds. The density noise
+# The demo cameras follow gen3d_nb.synthetic's priors: heads at radius 2.7 with EG3D's FFHQ focal 4.2647, seen from all
+# around ('head360'; `demo_celeba`: CelebA's angle spread); cars all around at radius 2.2, focal 2.0, elevation 0-35
+# degrees. The SIREN's warp cube is widened to the objects' size (0.8 for heads, the unit box for cars), and both
+# datasets have white backgrounds. The density noise
 # fades over 200 steps instead of 5000: with the last segment of length 1e10, any noise that lifts the last sample's
 # density above 0 makes it opaque, so the white background cannot show until the noise is gone.
 _DEMO = dict(width=64, n_layers=4, z_dim=128, map_hidden=128, d_scale=0.25, discriminator='CCSEncoderDiscriminator',
@@ -587,11 +588,11 @@ PRESETS = {
                            map_hidden=32, d_scale=0.05, iters=3, snap=2, log_every=1, synthetic='toy', synthetic_n=8,
                            synthetic_res=16, fade_steps=10, snapshot_n=2, turntable_frames=3, eval_res=8, eval_n=2,
                            gamma=0.2, grad_clip=10., progress=False, tensorboard=False),
-    'demo': lambda: _demo(**_DEMO_HEAD, cam_dist='gaussian', h_stddev=0.3, pos_lambda=15.),
+    'demo': lambda: _demo(**_DEMO_HEAD, synthetic_cameras='head360', cam_dist='uniform', h_stddev=_PI, pos_lambda=0.),
     'demo_car': lambda: _demo(synthetic='car', fov=focal_to_fov(2.0), radius=2.2, ray_start=1.5, ray_end=2.9, box_warp=1.0,
                               cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2 - math.radians(17.5),
                               v_stddev=math.radians(17.5), pos_lambda=0.),
-    'demo_head360': lambda: _demo(**_DEMO_HEAD, synthetic_cameras='head360', cam_dist='uniform', h_stddev=_PI, pos_lambda=0.),
+    'demo_celeba': lambda: _demo(**_DEMO_HEAD, cam_dist='gaussian', h_stddev=0.3, pos_lambda=15.),
 }
 
 # %% ../../nbs/21_pigan.ipynb #d13e217e
