@@ -1,6 +1,6 @@
 """Where the viewpoint costs a voxel reconstruction its 3D IoU (the per-image numbers quoted in `nbs/20a_voxrecon`).
 
-    python tools/voxrecon_views.py runs/ssm runs/prgan --data chairs800
+    python tools/voxrecon_views.py runs/ssm_s0 runs/prgan_s0 --data chairs800
 
 For each run, on every held-out image: the 3D IoU aligned with the predicted viewpoint (as `gen3d_nb.voxgan.evaluate`
 scores it) and with the true viewpoint (plus the run's global azimuth offset, so the same prediction is scored without

@@ -13,9 +13,10 @@ from ..metrics import iou_3d
 from .recon import VoxReconConfig, VoxRecon, eval_data, evaluate_model, split_cut, _meta
 
 # %% auto #0
-__all__ = ['COLUMNS', 'load_recon', 'mean_shape_iou', 'evaluate_checkpoints', 'format_table', 'main']
+__all__ = ['COLUMNS', 'load_recon', 'mean_shape_iou', 'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled',
+           'main']
 
-# %% ../../nbs/20b_voxgan_evaluate.ipynb #707350a6
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #d98fbb86
 def load_recon(ckpt:str|Path, # checkpoint file or run folder (its latest ckpt_*.pt)
                device='cpu',
                ema:bool=True, # the G_ema weights (else the trained G)
@@ -79,16 +80,37 @@ def format_table(rows:list)->str:
     for r in rows: lines.append('| ' + ' | '.join(fmt(r[k]) for k in ['name', 'step', 'n', *COLUMNS]) + ' |')
     return '\n'.join(lines)
 
-# %% ../../nbs/20b_voxgan_evaluate.ipynb #a0202938
+def pool_runs(rows:list)->list:  # one dict per model with two or more rows: name, runs, iou3d mean/min/max, mask_iou mean
+    "Pool the runs of one model (seeds): rows whose names agree up to a '/' ('SSM/s0', 'SSM/s1') or entirely."
+    groups = {}
+    for r in rows:
+        if r['name'] != 'mean shape': groups.setdefault(r['name'].split('/')[0], []).append(r)
+    mean = lambda v: sum(v) / len(v)
+    return [dict(name=k, runs=len(g), iou3d_mean=mean([r['iou3d'] for r in g]), iou3d_min=min(r['iou3d'] for r in g),
+                 iou3d_max=max(r['iou3d'] for r in g), mask_iou_mean=mean([r['mask_iou'] for r in g]))
+            for k, g in groups.items() if len(g) > 1]
+
+def format_pooled(pooled:list)->str:
+    "A markdown table of `pool_runs` rows."
+    lines = ['| model | runs | iou3d mean | iou3d min | iou3d max | mask_iou mean |', '|---|---|---|---|---|---|']
+    for r in pooled:
+        lines.append(f"| {r['name']} | {r['runs']} | {r['iou3d_mean']:.3f} | {r['iou3d_min']:.3f} | {r['iou3d_max']:.3f} | "
+                     f"{r['mask_iou_mean']:.3f} |")
+    return '\n'.join(lines)
+
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #c8029fd0
 def main(argv:list|None=None)->list:
     "`python -m gen3d_nb.voxgan.evaluate CKPT [CKPT ...] --data DIR [--n N] [--names a b c] [--json OUT] [--refine_view STEPS [--refine_starts K]]`."
+    # runs named MODEL/... with --names (one model, several seeds) get a second table: mean, min and max over them
     p = argparse.ArgumentParser(prog='python -m gen3d_nb.voxgan.evaluate',
                                 description='3D IoU, reprojection mask IoU and viewpoint errors of voxel reconstruction checkpoints '
                                             'on held-out synthetic images (one table row per checkpoint).')
     p.add_argument('ckpts', nargs='+', help='checkpoint files (ckpt_*.pt, best.pt) or run folders')
     p.add_argument('--data', default=None, help='dataset folder with dataset.json + objects.npz (default: each run\'s data)')
     p.add_argument('--n', type=int, default=None, help='held-out images per checkpoint (default: the run\'s n_eval; 0 = all)')
-    p.add_argument('--names', nargs='*', default=None, help='row names (default: run folder names)')
+    p.add_argument('--names', nargs='*', default=None,
+                   help="row names (default: run folder names); runs named MODEL/anything (seeds: SSM/s0 SSM/s1) are "
+                        "also pooled per MODEL")
     p.add_argument('--json', default=None, help='also write the rows to this JSON file')
     p.add_argument('--refine_view', type=int, default=0, metavar='STEPS',
                    help='refine each predicted view against its input mask for STEPS Adam steps before scoring (default 0: off)')
@@ -103,6 +125,8 @@ def main(argv:list|None=None)->list:
                                          refine_starts=a.refine_starts)
     except (ValueError, FileNotFoundError) as e: sys.exit(f'gen3d_nb.voxgan.evaluate: error: {e}')
     print(format_table(rows))
+    pooled = pool_runs(rows)
+    if pooled: print('\nRuns of each model pooled (mean, min and max over the runs):\n\n' + format_pooled(pooled))
     if a.json: Path(a.json).write_text(json.dumps(rows, indent=1))
     return rows
 
