@@ -533,7 +533,7 @@ class PiGANConfig(TrainConfig):
         "The polar angle of the mean camera (spherical_uniform maps v through arccos(1 - 2v/pi))."
         return math.acos(1 - 2 * self.v_mean / math.pi) if self.cam_dist == 'spherical_uniform' else self.v_mean
 
-# %% ../../nbs/21_pigan.ipynb #0a1ea7d2
+# %% ../../nbs/21_pigan.ipynb #f13fffe1
 def _pigan(**kw)->PiGANConfig:
     "A PiGANConfig whose EMA half-life matches `ema_decay` per step at the first stage's batch."
     cfg = PiGANConfig(**kw)
@@ -569,9 +569,9 @@ CURRICULA['Cats'] = CURRICULA['CATS']
 # The demo cameras follow gen3d_nb.synthetic's priors: heads at radius 2.7 with EG3D's FFHQ focal 4.2647, seen from all
 # around ('head360'; `demo_celeba`: CelebA's angle spread); cars all around at radius 2.2, focal 2.0, elevation 0-35
 # degrees. The SIREN's warp cube is widened to the objects' size (0.8 for heads, the unit box for cars), and both
-# datasets have white backgrounds. The density noise
-# fades over 200 steps instead of 5000: with the last segment of length 1e10, any noise that lifts the last sample's
-# density above 0 makes it opaque, so the white background cannot show until the noise is gone.
+# datasets have white backgrounds. The density noise fades over 200 steps instead of 5000: with the last segment of
+# length 1e10, any noise that lifts the last sample's density above 0 makes it opaque, so the white background cannot
+# show until the noise is gone.
 _DEMO = dict(width=64, n_layers=4, z_dim=128, map_hidden=128, d_scale=0.25, discriminator='CCSEncoderDiscriminator',
              pixel_mode='half', white_back=True, last_back=False, eval_last_back=False, betas=(0., 0.9), gamma=1.,
              grad_clip=10., topk_interval=200., topk_v=0.6, flip=True, synthetic_res=32, synthetic_views=4, nerf_noise_steps=200,
