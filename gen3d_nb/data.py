@@ -18,8 +18,8 @@ from .cameras import (check_c2w, check_K, mirror_label, mirror_image, uorf_rt_to
 # %% auto #0
 __all__ = ['IMG_EXTS', 'LABEL_TOL', 'PP_WARN', 'UORF_EXCLUDE', 'DatasetError', 'DataStore', 'decode_image', 'image_to_tensor',
            'parse_labels', 'label_problems', 'read_dataset_json', 'make_toy_dataset', 'mask_name_for', 'mirrored_name',
-           'PosedImageDataset', 'zip_folder', 'SkipReport', 'ImageMaskDataset', 'read_rt', 'uorf_focal_ratio',
-           'find_uorf_scenes', 'UORFSceneDataset', 'DataReport', 'camera_stats', 'validate_dataset']
+           'PosedImageDataset', 'zip_folder', 'SkipReport', 'ImageMaskDataset', 'ImageFolderDataset', 'read_rt',
+           'uorf_focal_ratio', 'find_uorf_scenes', 'UORFSceneDataset', 'DataReport', 'camera_stats', 'validate_dataset']
 
 # %% ../nbs/05_data.ipynb #c7928788
 class DatasetError(ValueError):
@@ -472,7 +472,24 @@ class ImageMaskDataset(Dataset):
         else: mask = torch.from_numpy(np.ascontiguousarray(decode_image(self.store.read(mname), mname)[..., 0]))[None].float().div_(255)
         return dict(img=img, mask=mask, name=n, idx=idx)
 
-# %% ../nbs/05_data.ipynb #431b6e6b
+# %% ../nbs/05_data.ipynb #6558b8d3
+class ImageFolderDataset(Dataset):
+    "Unlabelled images from a folder or zip (any depth), centre-cropped and resized to `res`: items {'img': (3,res,res) in [-1,1]}."
+    def __init__(self, path:str|Path, res:int):
+        self.store, self.res = DataStore(path), int(res)
+        self.names = sorted(n for n in self.store.names() if n.lower().endswith(IMG_EXTS) and not n.startswith('masks/'))
+        if not self.names: raise FileNotFoundError(f'{path}: no images found (expected .png/.jpg files in the folder or zip)')
+    def __len__(self): return len(self.names)
+    def __getitem__(self, i:int)->dict:
+        img, _ = image_to_tensor(decode_image(self.store.read(self.names[i]), self.names[i]), 'white')   # (3,H,W)
+        H, W = img.shape[1:]
+        s = min(H, W); img = img[:, (H - s) // 2:(H - s) // 2 + s, (W - s) // 2:(W - s) // 2 + s]
+        if s != self.res:
+            img = torch.nn.functional.interpolate(img[None], size=(self.res, self.res), mode='bilinear', antialias=s > self.res,
+                                                  align_corners=False)[0]
+        return {'img': img}
+
+# %% ../nbs/05_data.ipynb #d3b7ef2f
 UORF_EXCLUDE = ('_mask', '_moved', '_changed', '_providing_bg', '_mask_for_moving', '_mask_for_bg', '_mask_for_providing_bg')
 _SCENE_RE = re.compile(r'sc(\d{4,})')
 
@@ -573,7 +590,7 @@ class UORFSceneDataset(Dataset):
         if len(ms) == len(names): out['mask'] = torch.stack(ms)                    # (V,H,W) grey value per object
         return out
 
-# %% ../nbs/05_data.ipynb #21f9d1f1
+# %% ../nbs/05_data.ipynb #5ff3ffd8
 @dataclass
 class DataReport:
     "The result of `validate_dataset`: errors, warnings and statistics."
