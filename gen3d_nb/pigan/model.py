@@ -534,7 +534,7 @@ class PiGANConfig(TrainConfig):
         "The polar angle of the mean camera (spherical_uniform maps v through arccos(1 - 2v/pi))."
         return math.acos(1 - 2 * self.v_mean / math.pi) if self.cam_dist == 'spherical_uniform' else self.v_mean
 
-# %% ../../nbs/21_pigan.ipynb #f13fffe1
+# %% ../../nbs/21_pigan.ipynb #48238fa6
 def _pigan(**kw)->PiGANConfig:
     "A PiGANConfig whose EMA half-life matches `ema_decay` per step at the first stage's batch."
     cfg = PiGANConfig(**kw)
@@ -567,12 +567,12 @@ CURRICULA = {
 }
 CURRICULA['Cats'] = CURRICULA['CATS']
 
-# The demo cameras follow gen3d_nb.synthetic's priors: heads at radius 2.7 with EG3D's FFHQ focal 4.2647, seen from all
-# around ('head360'; `demo_celeba`: CelebA's angle spread); cars all around at radius 2.2, focal 2.0, elevation 0-35
-# degrees. The SIREN's warp cube is widened to the objects' size (0.8 for heads, the unit box for cars), and both
-# datasets have white backgrounds. The density noise fades over 200 steps instead of 5000: with the last segment of
-# length 1e10, any noise that lifts the last sample's density above 0 makes it opaque, so the white background cannot
-# show until the noise is gone.
+# The demo cameras are read from gen3d_nb.synthetic's priors (`_synthetic_cams`), so the two cannot drift apart: heads
+# at radius 2.7 with EG3D's FFHQ focal 4.2647, seen from all around ('head360'; `demo_celeba`: CelebA's angle spread);
+# cars all around at radius 2.2, focal 2.0, elevation 0-35 degrees. The SIREN's warp cube is widened to the objects'
+# size (0.8 for heads, the unit box for cars), and both datasets have white backgrounds. The density noise fades over
+# 200 steps instead of 5000: with the last segment of length 1e10, any noise that lifts the last sample's density
+# above 0 makes it opaque, so the white background cannot show until the noise is gone.
 _DEMO = dict(width=64, n_layers=4, z_dim=128, map_hidden=128, d_scale=0.25, discriminator='CCSEncoderDiscriminator',
              pixel_mode='half', white_back=True, last_back=False, eval_last_back=False, betas=(0., 0.9), gamma=1.,
              grad_clip=10., topk_interval=200., topk_v=0.6, flip=True, synthetic_res=32, synthetic_views=4, nerf_noise_steps=200,
@@ -581,19 +581,22 @@ _DEMO = dict(width=64, n_layers=4, z_dim=128, map_hidden=128, d_scale=0.25, disc
 # shape the object, then 300 steps at 32 px (about 1.1 s a step) sharpen it, while D fades in its 32 px block.
 _DEMO_STAGES = [Stage(0, 16, 8, 6, 3e-4, 3e-4), Stage(2400, 32, 8, 6, 3e-4, 3e-4)]
 def _demo(**kw)->PiGANConfig: return _pigan(**_DEMO, stages=list(_DEMO_STAGES), batch_split=(1,), iters=2700, synthetic_n=512, **kw)
-_DEMO_HEAD = dict(synthetic='head', fov=focal_to_fov(4.2647), radius=2.7, ray_start=2.3, ray_end=3.1, box_warp=0.8,
-                  h_mean=_PI / 2, v_mean=_PI / 2, v_stddev=0.155)
+def _synthetic_cams(prior:str)->dict:
+    "pi-GAN's camera fields read from a `gen3d_nb.synthetic.CAMERA_PRIORS` entry: the demos see their data as it was rendered."
+    from gen3d_nb.synthetic import CAMERA_PRIORS
+    d, f_norm = CAMERA_PRIORS[prior]
+    return dict(cam_dist=d.dist, h_mean=d.yaw_mean, h_stddev=d.yaw_std, v_mean=d.pitch_mean, v_stddev=d.pitch_std,
+                radius=d.radius, fov=focal_to_fov(f_norm))
+_DEMO_HEAD = dict(synthetic='head', ray_start=2.3, ray_end=3.1, box_warp=0.8)
 PRESETS = {
     **CURRICULA,
     'tiny': lambda: _pigan(stages=[Stage(0, 16, 4, 6, 1e-4, 4e-4)], batch_split=(2,), width=32, n_layers=8, z_dim=32,
                            map_hidden=32, d_scale=0.05, iters=3, snap=2, log_every=1, synthetic='toy', synthetic_n=8,
                            synthetic_res=16, fade_steps=10, snapshot_n=2, turntable_frames=3, eval_res=8, eval_n=2,
                            gamma=0.2, grad_clip=10., progress=False, tensorboard=False),
-    'demo': lambda: _demo(**_DEMO_HEAD, synthetic_cameras='head360', cam_dist='uniform', h_stddev=_PI, pos_lambda=0.),
-    'demo_car': lambda: _demo(synthetic='car', fov=focal_to_fov(2.0), radius=2.2, ray_start=1.5, ray_end=2.9, box_warp=1.0,
-                              cam_dist='uniform', h_mean=_PI / 2, h_stddev=_PI, v_mean=_PI / 2 - math.radians(17.5),
-                              v_stddev=math.radians(17.5), pos_lambda=0.),
-    'demo_celeba': lambda: _demo(**_DEMO_HEAD, cam_dist='gaussian', h_stddev=0.3, pos_lambda=15.),
+    'demo': lambda: _demo(**_DEMO_HEAD, **_synthetic_cams('head360'), synthetic_cameras='head360', pos_lambda=0.),
+    'demo_car': lambda: _demo(synthetic='car', **_synthetic_cams('car'), ray_start=1.5, ray_end=2.9, box_warp=1.0, pos_lambda=0.),
+    'demo_celeba': lambda: _demo(**_DEMO_HEAD, **_synthetic_cams('head'), pos_lambda=15.),
 }
 
 # %% ../../nbs/21_pigan.ipynb #d13e217e
