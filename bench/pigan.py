@@ -22,7 +22,8 @@
 """
 import argparse, json, math, resource, subprocess, sys, time
 import torch
-from gen3d_nb.pigan.model import PiGANGenerator, sample_pigan_cameras, pigan_camera, PRESETS
+from gen3d_nb.pigan.networks import PiGANGenerator, sample_pigan_cameras, pigan_camera, pigan_render
+from gen3d_nb.pigan.model import PRESETS
 
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize(device)
@@ -51,8 +52,8 @@ def big_render(a):
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     with torch.no_grad():
-        out = G(z, c2w, K, img_size=a.big_res, n_samples=a.big_samples, n_importance=a.big_samples, chunk=a.chunk,
-                last_back=True, perturb=False, generator=torch.Generator(dev).manual_seed(0))
+        out = G(z, c2w, K, rc=pigan_render(n_samples=a.big_samples, last_back=True, jitter='none'), img_size=a.big_res, chunk=a.chunk,
+                generator=torch.Generator(dev).manual_seed(0))
     sync(dev)
     dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -87,9 +88,9 @@ def main(argv=None):
     G = PiGANGenerator(width=a.width).to(dev)
     cel = PRESETS['CelebA']()
     B, S, H = a.batch, a.n_samples, a.res
-    c2w, K, _ = sample_pigan_cameras(cel.pose_dist(), B, cel.fov, torch.Generator().manual_seed(0), dev)
+    c2w, K, _ = sample_pigan_cameras(cel.cams, B, cel.fov_deg, torch.Generator().manual_seed(0), dev)
     z = torch.randn(B, 256, device=dev)
-    kw = dict(img_size=H, n_samples=S, n_importance=S, ray_start=cel.ray_start, ray_end=cel.ray_end, nerf_noise=0.5)
+    kw = dict(rc=pigan_render(near=cel.render.near, far=cel.render.far, n_samples=S), img_size=H, nerf_noise=0.5)
     def step(fused=True, seed=0):
         out = G(z, c2w, K, generator=torch.Generator(dev).manual_seed(seed), fused=fused, **kw)
         out['img'].square().mean().backward()

@@ -3,7 +3,7 @@
 
 For each preset the family's models, optimisers and dataset are built exactly as `fit` builds them
 (`gen3d_nb.train.make_context`), batches come from the engine's step-indexed sampler, and
-`gen3d_nb.train.run_step` (lr schedule, micro-batches through the family's `train_step`, EMA update) is
+`gen3d_nb.train.run_step` (learning rates, micro-batches through the family's `train_step`, EMA update) is
 timed in-process: `--warmup` steps first, then `--steps` timed steps. No checkpoints, snapshots or logs
 are written, so the numbers are those of the loop itself.
 
@@ -26,7 +26,7 @@ def bench_one(model:str, preset:str, steps:int, warmup:int, cpu:bool, overrides:
     from gen3d_nb.core import get_device
     from gen3d_nb.train import get_config, apply_overrides, check_config, make_context, run_step, step_indices, _to
     cfg = apply_overrides(get_config(model, preset), overrides)
-    cfg = check_config(dataclasses.replace(cfg, iters=max(cfg.iters, warmup + steps), progress=False, tensorboard=False))
+    cfg = check_config(dataclasses.replace(cfg, iters=max(cfg.iters, warmup + steps), run=dataclasses.replace(cfg.run, progress=False, tensorboard=False)))
     device = get_device(cpu)
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
     ctx = make_context(cfg, device)
@@ -53,7 +53,7 @@ def main(argv=None):
     p.add_argument('--steps', type=int, default=20, help='timed steps')
     p.add_argument('--warmup', type=int, default=3, help='untimed steps first')
     p.add_argument('--cpu', action='store_true', help='use the CPU even if CUDA is present')
-    p.add_argument('--set', action='append', default=[], help='config override key=value (repeatable)')
+    p.add_argument('--set', action='append', default=[], help='config override key=value, dotted for sub-configs (repeatable)')
     p.add_argument('--one', default=None, help=argparse.SUPPRESS)  # internal: run one preset, print a JSON row
     a = p.parse_args(argv)
     if a.one is not None:

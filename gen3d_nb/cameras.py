@@ -20,7 +20,7 @@ __all__ = ['POSE_DISTS', 'SSM_ELEVATION_RANGES', 'ZUP_TO_YUP', 'EG3D_PI', 'EG3D_
            'opencv_to_opengl', 'zup_to_yup', 'yup_to_zup', 'pigan_cam2world_gl', 'pigan_c2w', 'pigan_angles',
            'eg3d_lookat_c2w', 'eg3d_lookat_angles', 'eg3d_fov_to_intrinsics', 'eg3d_intrinsics_to_fov',
            'uorf_rt_to_c2w', 'c2w_to_uorf_rt', 'uorf_K_norm', 'ssm_c2w', 'ssm_angles', 'ssm_rho', 'ssm_K_norm',
-           'p3d_RT_to_c2w', 'c2w_to_p3d_RT', 'plot_frustums']
+           'p3d_RT_to_c2w', 'c2w_to_p3d_RT', 'label_camera_stats', 'plot_frustums']
 
 # %% ../nbs/01_cameras.ipynb #d47cdde0
 def check_c2w(c2w:torch.Tensor,   # (B,4,4) camera-to-world, OpenCV camera axes
@@ -589,6 +589,25 @@ def c2w_to_p3d_RT(c2w:torch.Tensor, # (B,4,4) our c2w
     assert_shape(c2w, ('B', 4, 4), 'c2w')
     R = c2w[:, :3, :3] * c2w.new_tensor(_P3D_FLIP)
     return R, -(R.transpose(1, 2) @ c2w[:, :3, 3:])[..., 0]
+
+# %% ../nbs/01_cameras.ipynb #105acbec
+def label_camera_stats(labels, # (N,25) pose labels (tensor or array): c2w row-major, then K_norm row-major
+                      )->dict: # the numbers in the table above (floats and tuples of floats; n an int)
+    "Distance, focal/FOV, elevation and yaw ranges, principal point and aim of a set of pose labels."
+    c2w, K = unpack_label(torch.as_tensor(labels).double(), 'labels')
+    pos = c2w[:, :3, 3]; r = pos.norm(dim=-1)                                   # (N, 3), (N,)
+    elev = torch.rad2deg(torch.asin((pos[:, 1] / r).clamp(-1, 1)))
+    yaw, _, _ = position_to_spherical(pos)                                    # (N,) radians in (-pi/2, 3pi/2]
+    ym = torch.atan2(yaw.sin().mean(), yaw.cos().mean())                      # circular mean in (-pi, pi]
+    ym = ym + 2 * math.pi if ym <= -math.pi / 2 else ym                       # ... in the same range as yaw
+    f = K[:, 0, 0]
+    aim = torch.rad2deg(torch.acos(((c2w[:, :3, 2] * -pos).sum(-1) / r.clamp(min=1e-12)).clamp(-1, 1)))
+    rng = lambda x: (float(x.min()), float(x.max()))
+    return dict(n=len(r), radius=float(r.median()), radius_range=rng(r),
+                f_norm=float(f.median()), f_norm_range=rng(f), fov_deg=float(focal_to_fov(f.median())),
+                elev_deg=rng(elev), elev_mean_deg=float(elev.mean()),
+                yaw_deg=rng(torch.rad2deg(yaw)), yaw_mean_deg=float(torch.rad2deg(ym)),
+                principal_point=(float(K[:, 0, 2].median()), float(K[:, 1, 2].median())), off_axis_deg=float(aim.max()))
 
 # %% ../nbs/01_cameras.ipynb #babf7671
 def plot_frustums(c2w:torch.Tensor,    # (B,4,4) poses

@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #25e9fc16
 from __future__ import annotations
-import os, random, tempfile
+import os, random, re, tempfile
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['get_device', 'seed_everything', 'to_unit', 'to_signed', 'assert_shape', 'assert_finite', 'test_close_shape',
-           'data_path', 'cache_path', 'atomic_write', 'save_state', 'load_state', 'image_grid', 'to_uint8',
-           'save_image', 'show_images']
+           'data_path', 'cache_path', 'atomic_write', 'save_state', 'load_state', 'unsafe_name_reason', 'check_relpath',
+           'path_inside', 'image_grid', 'to_uint8', 'save_image', 'show_images']
 
 # %% ../nbs/00_core.ipynb #41f3691b
 def get_device(cpu:bool=False, # force the CPU even when CUDA is present
@@ -129,6 +129,40 @@ def load_state(path:str|Path, map_location='cpu')->dict:
     if not path.is_file(): raise FileNotFoundError(f'{path}: no such checkpoint file')
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e: raise ValueError(f'{path}: not a readable gen3d_nb checkpoint ({type(e).__name__}: {e})') from None
+
+# %% ../nbs/00_core.ipynb #1cc39142
+_DRIVE_RE = re.compile(r'^[A-Za-z]:')   # C:, d: ... (an absolute Windows path)
+
+def unsafe_name_reason(name)->str|None:
+    "Why `name` cannot name a file inside a folder (None when it can): it must be a relative path with '/' and no '..'."
+    if not isinstance(name, str): return f'not a string ({type(name).__name__})'
+    if not name: return 'an empty name'
+    if '\x00' in name: return 'a NUL character in the name'
+    if '\\' in name: return 'a backslash in the name (paths use /)'
+    if name.startswith('/') or _DRIVE_RE.match(name): return 'an absolute path'
+    parts = name.split('/')
+    if '..' in parts: return "a '..' part (it points outside the folder)"
+    if any(p in ('', '.') for p in parts): return "an empty or '.' part (write a/b.png, not ./a//b.png)"
+    return None
+
+def check_relpath(name,                 # a file name read from a dataset, an archive or a poses file
+                  what:str='file name', # what it is, for the message
+                 )->str:                # `name` itself
+    "`name` if it is a safe relative path (see `unsafe_name_reason`), else a `ValueError` saying why."
+    why = unsafe_name_reason(name)
+    if why: raise ValueError(f'{what} {name!r} is not a safe relative path ({why}); expected a path inside the folder, like images/00000.png')
+    return name
+
+def path_inside(root:str|Path,          # the destination folder
+                name:str,               # a relative path under it
+                what:str='file name',   # what `name` is, for the message
+               )->Path:                 # root / name
+    "`root / name`, checked: `name` is a safe relative path and the result (symbolic links followed) stays inside `root`."
+    check_relpath(name, what)
+    root = Path(root); base = root.resolve(); p = (base / name).resolve()
+    if p != base and base not in p.parents:
+        raise ValueError(f'{root / name}: resolves to {p}, outside {root} (through a symbolic link); refusing to write there')
+    return root / name
 
 # %% ../nbs/00_core.ipynb #0282d804
 def image_grid(imgs:torch.Tensor, # (N,C,H,W) in [0,1]; C is 1 or 3

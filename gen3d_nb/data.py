@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_data.ipynb #a8a7fe84
 from __future__ import annotations
-import io, json, math, os, re, warnings, zipfile
+import io, json, math, os, re, reprlib, warnings, zipfile, zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+from .core import unsafe_name_reason
 from .cameras import (check_c2w, check_K, mirror_label, mirror_image, uorf_rt_to_c2w, uorf_K_norm,
                               look_at, make_K, pack_label, UORF_FOCAL_RATIO)
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'LABEL_TOL', 'PP_WARN', 'UORF_EXCLUDE', 'DatasetError', 'DataStore', 'decode_image', 'image_to_tensor',
-           'parse_labels', 'label_problems', 'read_dataset_json', 'make_toy_dataset', 'mask_name_for', 'mirrored_name',
+__all__ = ['IMG_EXTS', 'U16_MODES', 'LABEL_TOL', 'PP_WARN', 'UORF_EXCLUDE', 'DatasetError', 'DataStore', 'decode_image',
+           'unit_float', 'image_to_tensor', 'mask_to_tensor', 'parse_labels', 'label_problems', 'read_dataset_json',
+           'make_toy_dataset', 'read_dataset_meta', 'mask_name_for', 'mirrored_name', 'warn_not_square',
            'PosedImageDataset', 'zip_folder', 'SkipReport', 'ImageMaskDataset', 'ImageFolderDataset', 'read_rt',
            'uorf_focal_ratio', 'find_uorf_scenes', 'UORFSceneDataset', 'DataReport', 'camera_stats', 'validate_dataset']
 
@@ -57,7 +59,17 @@ class DataStore:
         else: raise DatasetError(self.path, 'no such folder or zip file', expected='an existing dataset folder or .zip')
         self._fh, self._pid, self._offsets = None, None, None
         if self.kind == 'zip':
-            with zipfile.ZipFile(self.path) as zf: infos = [i for i in zf.infolist() if not i.is_dir()]
+            try:
+                with zipfile.ZipFile(self.path) as zf: infos = [i for i in zf.infolist() if not i.is_dir()]
+            except (zipfile.BadZipFile, ValueError, EOFError) as e:
+                raise DatasetError(self.path, f'unreadable zip archive ({e})', expected='a zip archive', hint='re-create it') from None
+            bad = [(i.filename, unsafe_name_reason(i.filename)) for i in infos if unsafe_name_reason(i.filename)]
+            if bad:
+                raise DatasetError(self.path, f'member "{bad[0][0]}" has an unsafe name: {bad[0][1]}' + (f'; {len(bad)} such members' if len(bad) > 1 else ''),
+                                   expected='member names relative to the dataset root, with / and no ..',
+                                   hint='re-create the archive from inside the dataset folder: `cd folder && zip -0 -r ../data.zip .`')
+            enc = [i.filename for i in infos if i.flag_bits & 0x1]
+            if enc: raise DatasetError(self.path, f'{len(enc)} encrypted member(s), e.g. "{enc[0]}"', expected='an archive without a password')
             self._names = sorted(i.filename for i in infos)
             self.compressed = sorted(i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED)
             self._deflated = set(self.compressed)
@@ -95,11 +107,18 @@ class DataStore:
         if self.kind == 'dir':
             try: return (self.path / name).read_bytes()
             except OSError as e: raise DatasetError(self.path / name, f'unreadable file ({e.strerror})') from None
-        zf = self._open()
-        if name in self._deflated: return zf.read(name)
-        off = self._offsets.get(name)
-        if off is None: off = self._offsets[name] = self._stored_offset(name)
-        self._fh.seek(off); return self._fh.read(self._sizes[name])
+        try:
+            zf = self._open()
+            if name in self._deflated: return zf.read(name)
+            off = self._offsets.get(name)
+            if off is None: off = self._offsets[name] = self._stored_offset(name)
+            self._fh.seek(off); data = self._fh.read(self._sizes[name])
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+            raise DatasetError(f'{self.path}/{name}', f'unreadable zip member ({type(e).__name__}: {e})',
+                               hint='the archive is corrupt or truncated: re-create it') from None
+        if len(data) != self._sizes[name]:
+            raise DatasetError(f'{self.path}/{name}', f'zip member is truncated ({len(data)} of {self._sizes[name]} bytes)', hint='re-create the archive')
+        return data
 
     def close(self):
         if self._fh is not None and self._pid == os.getpid(): self._fh.close()
@@ -114,41 +133,72 @@ class DataStore:
     def __repr__(self): return f'DataStore({str(self.path)!r}, {self.kind}, {len(self._names)} files)'
 
 # %% ../nbs/05_data.ipynb #9610f789
+U16_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')   # PIL modes of 16-bit greyscale images (PNG gives I;16, older PIL I)
+
 def decode_image(data:bytes,     # encoded image (PNG, JPEG, ...)
                  name:str='image', # file name for error messages
-                )->np.ndarray:   # (H,W,C) uint8, C in {1 (L), 2 (LA), 3 (RGB), 4 (RGBA)}
-    "Decode image bytes with PIL into a uint8 array; a clear `DatasetError` if PIL cannot read it."
+                )->np.ndarray:   # (H,W,C): uint8, or uint16 for 16-bit greyscale; C in {1 (L), 2 (LA), 3 (RGB), 4 (RGBA)}
+    "Decode image bytes with PIL into an integer array (16-bit greyscale stays uint16); a clear `DatasetError` if PIL cannot read it."
     try:
         im = Image.open(io.BytesIO(data))
-        if im.mode not in ('RGB', 'RGBA', 'L', 'LA'):
-            im = im.convert('RGBA' if (im.mode in ('P', 'PA') and 'transparency' in im.info) or 'A' in im.mode else
-                            ('L' if im.mode in ('1', 'I', 'I;16', 'F') else 'RGB'))
-        a = np.array(im)   # a writable copy (torch.from_numpy warns on read-only arrays)
+        if im.mode in U16_MODES or im.mode == 'F': a = _wide_grey(im, name)
+        else:
+            if im.mode not in ('RGB', 'RGBA', 'L', 'LA'):
+                im = im.convert('RGBA' if (im.mode in ('P', 'PA') and 'transparency' in im.info) or 'A' in im.mode or 'a' in im.mode
+                                else ('L' if im.mode == '1' else 'RGB'))
+            a = np.array(im)   # a writable copy (torch.from_numpy warns on read-only arrays)
+    except DatasetError: raise
     except Exception as e:
         why = 'not an image file PIL can identify' if isinstance(e, Image.UnidentifiedImageError) else f'{type(e).__name__}: {e}'
         raise DatasetError(name, f'unreadable image ({why})', expected='an image file PIL can decode',
-                           hint='re-export it as 8-bit PNG') from None
+                           hint='re-export it as an 8- or 16-bit PNG') from None
     return a[:, :, None] if a.ndim == 2 else a
 
-def image_to_tensor(a:np.ndarray,     # (H,W,C) uint8 from `decode_image`
+def _wide_grey(im, name)->np.ndarray:
+    "A 16-bit (or 32-bit integer / float) greyscale PIL image as (H,W) uint16, without clipping."
+    a = np.array(im)
+    if im.mode == 'F':   # float images: [0,1] by convention
+        if not (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1):
+            raise DatasetError(name, f'float image with values in [{np.nanmin(a):.4g}, {np.nanmax(a):.4g}]', expected='values in [0, 1]')
+        return np.round(a.astype(np.float64) * 65535).astype(np.uint16)
+    if a.size and (a.min() < 0 or a.max() > 65535):
+        raise DatasetError(name, f'{im.mode} image with values in [{a.min()}, {a.max()}]', expected='16-bit values 0..65535',
+                           hint='save it as a 16-bit PNG')
+    return a.astype(np.uint16)
+
+def _ints(a:np.ndarray)->tuple: # (tensor of the integers, their full-scale value)
+    "The integer image as a tensor (uint16 goes through int32: torch has few uint16 ops) and 255 or 65535."
+    if a.dtype == np.uint16: return torch.from_numpy(a.astype(np.int32)), 65535.0
+    return torch.from_numpy(np.ascontiguousarray(a)), 255.0
+
+def unit_float(a:np.ndarray)->torch.Tensor: # same shape, float32 in [0,1]
+    "An integer image array as float32 in [0,1]: divided by 255 (uint8) or 65535 (uint16)."
+    t, scale = _ints(a); return t.float().div_(scale)
+
+def image_to_tensor(a:np.ndarray,     # (H,W,C) uint8 or uint16 from `decode_image`
                     bg:str='white',   # background for RGBA: 'white', 'black' or 'none' (keep the stored RGB)
                    )->tuple:          # img (3,H,W) float32 in [-1,1], alpha (1,H,W) in [0,1] or None
-    "Convert a decoded uint8 image to a [-1,1] float tensor (compositing RGBA onto `bg`) and its alpha."
-    t = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)   # (C,H,W) uint8
+    "Convert a decoded image to a [-1,1] float tensor (compositing RGBA onto `bg`) and its alpha."
+    t, scale = _ints(a); t = t.permute(2, 0, 1)                      # (C,H,W) integers
     C = t.shape[0]
-    alpha = t[C - 1:].float().div_(255) if C in (2, 4) else None
+    alpha = t[C - 1:].float().div_(scale) if C in (2, 4) else None
     rgb = t[:3] if C >= 3 else t[:1].expand(3, -1, -1)
-    img = rgb.float().mul_(2 / 255).sub_(1)                          # (3,H,W) in [-1,1]
+    img = rgb.float().mul_(2 / scale).sub_(1)                        # (3,H,W) in [-1,1]
     if alpha is not None and bg != 'none':
         b = 1.0 if bg == 'white' else -1.0
         img = img * alpha + b * (1 - alpha)
     return img, alpha
+
+def mask_to_tensor(m:np.ndarray)->torch.Tensor: # (1,H,W) float32 in [0,1]
+    "A decoded mask (H,W,C) as a (1,H,W) float in [0,1] (its first channel)."
+    return unit_float(m[..., 0])[None]
 
 # %% ../nbs/05_data.ipynb #64a986a3
 LABEL_TOL = 1e-4      # same tolerance as cameras.check_c2w (|R^T R - I| and last rows)
 PP_WARN = 0.1         # a principal point further than this from 0.5 gets a warning
 
 def _entry(i, name): return f'labels[{i}] "{name}"'
+_short = reprlib.Repr(); _short.maxlevel, _short.maxstring, _short.maxother = 3, 60, 60   # bounded repr of hostile JSON
 
 def parse_labels(obj,                        # the parsed dataset.json
                  file:str='dataset.json',    # for messages
@@ -164,16 +214,24 @@ def parse_labels(obj,                        # the parsed dataset.json
     names, rows, index, errs = [], [], [], []
     for i, e in enumerate(entries):
         if not (isinstance(e, (list, tuple)) and len(e) == 2 and isinstance(e[0], str)):
-            errs.append(DatasetError(file, f'malformed entry {str(e)[:60]}', field=f'labels[{i}]',
+            errs.append(DatasetError(file, f'malformed entry {_short.repr(e)}', field=f'labels[{i}]',
                                      expected='[relative image path, [25 floats]]')); continue
         name, lab = e
+        why = unsafe_name_reason(name)
+        if why:
+            errs.append(DatasetError(file, f'unsafe image name: {why}', field=_entry(i, name),
+                                     expected='a path relative to the dataset root, with / and no .., like images/00000.png')); continue
         if not isinstance(lab, (list, tuple)) or len(lab) != 25:
             n = len(lab) if isinstance(lab, (list, tuple)) else type(lab).__name__
             errs.append(DatasetError(file, f'label has {n} values', field=_entry(i, name), expected='25 floats',
                                      hint='16 of the row-major 4x4 cam2world, then 9 of the normalized 3x3 intrinsics')); continue
+        k = next((k for k, v in enumerate(lab) if isinstance(v, bool) or not isinstance(v, (int, float))), None)
+        if k is not None:
+            errs.append(DatasetError(file, f'label value [{k}] is {_short.repr(lab[k])}, not a number', field=_entry(i, name),
+                                     expected='25 floats (JSON numbers)')); continue
         try: row = [float(v) for v in lab]
-        except (TypeError, ValueError):
-            errs.append(DatasetError(file, 'label holds a non-number', field=_entry(i, name), expected='25 floats')); continue
+        except OverflowError:
+            errs.append(DatasetError(file, 'label holds an integer too large for a float', field=_entry(i, name), expected='25 floats')); continue
         names.append(name); rows.append(row); index.append(i)
     dup = [n for n, c in Counter(names).items() if c > 1]
     if dup: errs.append(DatasetError(file, f'duplicate image name(s) {dup[:3]} ({len(dup)} in all)', field='labels',
@@ -182,6 +240,11 @@ def parse_labels(obj,                        # the parsed dataset.json
     if ids is not None and (not isinstance(ids, list) or len(ids) != len(entries)):
         errs.append(DatasetError(file, 'object_ids does not match labels', field='object_ids',
                                  expected=f'a list of {len(entries)} ints (one per label)'))
+    elif ids is not None:
+        k = next((k for k, v in enumerate(ids) if isinstance(v, bool) or not isinstance(v, int) or not -2**63 <= v < 2**63), None)
+        if k is not None:
+            errs.append(DatasetError(file, f'object id {_short.repr(ids[k])} is not an integer', field=f'object_ids[{k}]', expected='one int per label'))
+            ids = None
     if errs and errors is None: raise DatasetError.many(errs)
     if errors is not None: errors += errs
     ids = None if ids is None or not isinstance(ids, list) or len(ids) != len(entries) else np.asarray(ids, dtype=np.int64)[index]
@@ -235,23 +298,33 @@ def label_problems(names:list,           # image names (for messages)
         except ValueError as e: errs.append(DatasetError(file, str(e), field='labels'))
     return errs, warns
 
-def read_dataset_json(store:DataStore)->dict:
-    "Read and check `dataset.json` of a store: dict(names, labels (N,25) float64, object_ids, meta, warnings)."
+def _dataset_json_dict(raw:bytes, file:str, require_labels:bool=True)->dict:
+    "Parse and check the bytes of a dataset.json (see `read_dataset_json`)."
+    try: obj = json.loads(raw)
+    except RecursionError:
+        raise DatasetError(file, 'JSON nested too deeply to read', expected='{"labels": [["images/00000.png", [25 floats]], ...]}') from None
+    except ValueError as e:   # JSONDecodeError, UnicodeDecodeError, an integer with too many digits
+        raise DatasetError(file, f'malformed JSON ({e})', expected='valid JSON (UTF-8)') from None
+    meta = {k: v for k, v in obj.items() if k not in ('labels', 'object_ids')} if isinstance(obj, dict) else {}
+    if not require_labels and isinstance(obj, dict) and obj.get('labels') is None:   # an unlabelled dataset (EG3D: "labels": null)
+        return dict(names=None, labels=None, object_ids=None, file=file, warnings=[], meta=meta)
+    errs = []
+    names, labels, ids, index = parse_labels(obj, file, errs)   # structure problems are collected ...
+    e2, warns = label_problems(names, labels, file, index)      # ... and reported with the value problems
+    if errs or e2: raise DatasetError.many(errs + e2)
+    return dict(names=names, labels=labels, object_ids=ids, file=file, warnings=warns, meta=meta)
+
+def read_dataset_json(store:DataStore,           # the dataset folder or zip
+                      require_labels:bool=True,  # False: a dataset.json without labels (or "labels": null) gives labels=None
+                     )->dict:                    # names, labels (N,25) float64, object_ids (N,) int64 or None, file, warnings, meta
+    "Read and check `dataset.json` of a store: dict(names, labels (N,25) float64, object_ids, file, warnings, meta)."
     if not store.exists('dataset.json'):
         nested = [n for n in store.names() if n.endswith('/dataset.json')]
         hint = (f'found {nested[0]}: zip the folder contents, not the folder (cd into it, then `zip -0 -r ../data.zip .`)'
                 if nested else 'create it with `python -m gen3d_nb.dataset_tool convert`')
         raise DatasetError(store.path, 'missing dataset.json', expected='dataset.json at the top level', hint=hint)
     file = f'{store.path}/dataset.json' if store.kind == 'zip' else str(store.path / 'dataset.json')
-    try: obj = json.loads(store.read('dataset.json'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DatasetError(file, f'malformed JSON ({e})', expected='valid JSON') from None
-    errs = []
-    names, labels, ids, index = parse_labels(obj, file, errs)   # structure problems are collected ...
-    e2, warns = label_problems(names, labels, file, index)      # ... and reported with the value problems
-    if errs or e2: raise DatasetError.many(errs + e2)
-    return dict(names=names, labels=labels, object_ids=ids, file=file, warnings=warns,
-                meta={k: v for k, v in obj.items() if k not in ('labels', 'object_ids')})
+    return _dataset_json_dict(store.read('dataset.json'), file, require_labels)
 
 # %% ../nbs/05_data.ipynb #a500ae5b
 def make_toy_dataset(root:str|Path,       # folder to create
@@ -287,6 +360,23 @@ def make_toy_dataset(root:str|Path,       # folder to create
     (root / 'dataset.json').write_text(json.dumps({'labels': entries}))
     return root
 
+# %% ../nbs/05_data.ipynb #34aab85c
+def read_dataset_meta(path:str|Path,            # dataset folder or zip, or the dataset.json file itself
+                      missing_ok:bool=False,    # None (instead of an error) when the folder/zip has no dataset.json
+                      require_labels:bool=True, # False: no labels (or "labels": null) gives names = labels = object_ids = None
+                     )->dict|None:              # `read_dataset_json`'s dict: names, labels, object_ids, file, warnings, meta
+    "Read and check the dataset.json of a dataset folder or zip (labels, object ids and every other key in `meta`)."
+    p = Path(path)
+    if p.is_file() and p.name == 'dataset.json': f = p
+    elif p.is_dir() and (p / 'dataset.json').is_file(): f = p / 'dataset.json'   # no need to list a big folder
+    else:
+        store = DataStore(p)                  # a zip, or a folder without dataset.json (its error names what was found)
+        if missing_ok and not store.exists('dataset.json'): return None
+        return read_dataset_json(store, require_labels)
+    try: raw = f.read_bytes()
+    except OSError as e: raise DatasetError(f, f'unreadable file ({e.strerror})') from None
+    return _dataset_json_dict(raw, str(f), require_labels)
+
 # %% ../nbs/05_data.ipynb #20d94ae5
 def mask_name_for(name:str)->str:
     "The mask file of an image: `images/a/b.png` -> `masks/a/b.png`, `x.jpg` -> `masks/x.png`."
@@ -297,6 +387,13 @@ def mirrored_name(name:str)->str:
     "Name of the mirrored copy of an image: `a.png` <-> `a_mirror.png` (EG3D's suffix; mirroring twice gives the name back)."
     p = PurePosixPath(name); stem = p.stem[:-len('_mirror')] if p.stem.endswith('_mirror') else p.stem + '_mirror'
     return str(p.with_name(stem + p.suffix))
+
+def warn_not_square(where:str, shape:tuple, what:str='images'):
+    "One warning line when `shape` (H,W) is not square: models with square inputs resize (squash) such images."
+    H, W = shape[:2]
+    if H != W:
+        warnings.warn(f'{where}: {what} are {H}x{W}, not square; a model with square inputs will squash them '
+                      '(crop or pad them to a square first to keep their aspect ratio)', stacklevel=3)
 
 def _res_tuple(resolution):
     if resolution is None: return None
@@ -346,6 +443,7 @@ class PosedImageDataset(Dataset):
         self.use_alpha = masks
         first = decode_image(self.store.read(self.names[0]), self._where(self.names[0]))
         self.image_shape = first.shape[:2]
+        warn_not_square(self._where(self.names[0]), self.image_shape, 'images' + (' and masks' if self.mask_names[0] else ''))
         want = _res_tuple(resolution)
         if want is not None and want != self.image_shape:
             raise DatasetError(self._where(self.names[0]), f'image is {self.image_shape[0]}x{self.image_shape[1]}',
@@ -375,7 +473,7 @@ class PosedImageDataset(Dataset):
             if m.shape[:2] != self.image_shape:
                 raise DatasetError(self._where(self.mask_names[i]), f'mask is {m.shape[0]}x{m.shape[1]}',
                                    expected=f'the size of its image, {self.image_shape[0]}x{self.image_shape[1]}')
-            out['mask'] = torch.from_numpy(np.ascontiguousarray(m[..., 0]))[None].float().div_(255)   # (1,H,W)
+            out['mask'] = mask_to_tensor(m)                                     # (1,H,W)
         elif alpha is not None and self.use_alpha: out['mask'] = alpha
         label = (self.labels_mirror if flip else self.labels)[i].clone()          # (25,)
         if flip:
@@ -449,13 +547,14 @@ class ImageMaskDataset(Dataset):
                 if m.shape != tuple(want):
                     raise DatasetError(self._where(mname or n), f'mask is {m.shape[0]}x{m.shape[1]}',
                                        expected=f'the size of its image, {want[0]}x{want[1]}')
-                if int((m > 127).sum()) < min_fg:
+                if int((unit_float(m) > 0.5).sum()) < min_fg:
                     raise DatasetError(self._where(mname or n), 'empty mask (no foreground pixels)',
-                                       expected=f'at least {min_fg} pixel(s) > 127', hint='drop this image or fix its mask')
+                                       expected=f'at least {min_fg} pixel(s) above half intensity', hint='drop this image or fix its mask')
             except DatasetError as e:
                 errs.append(e); continue
             self.items.append((n, mname))
         self.image_shape = tuple(want)
+        if self.items: warn_not_square(self._where(self.items[0][0]), self.image_shape, 'images and masks')
         self.report = SkipReport(total=len(imgs), skipped=errs if skip_bad else [])
         if errs and not skip_bad: raise DatasetError.many(errs)
         if errs: warnings.warn(f'{self.path}: {self.report}', stacklevel=2)
@@ -469,7 +568,7 @@ class ImageMaskDataset(Dataset):
         a = decode_image(self.store.read(n), self._where(n))
         img, alpha = image_to_tensor(a, self.bg)
         if mname is None: mask = alpha
-        else: mask = torch.from_numpy(np.ascontiguousarray(decode_image(self.store.read(mname), mname)[..., 0]))[None].float().div_(255)
+        else: mask = mask_to_tensor(decode_image(self.store.read(mname), self._where(mname)))
         return dict(img=img, mask=mask, name=n, idx=idx)
 
 # %% ../nbs/05_data.ipynb #6558b8d3
@@ -504,11 +603,16 @@ def read_rt(data:bytes|str, name:str='RT')->np.ndarray: # (4,4) float64
 
 def uorf_focal_ratio(store:DataStore, focal_ratio=None)->tuple:
     "The focal ratio to use: `focal_ratio` if given, else the folder's `focal_ratio.txt` (two numbers), else uORF's default."
-    if focal_ratio is not None: return tuple(float(f) for f in focal_ratio)
-    if store.exists('focal_ratio.txt'):
-        try: fx, fy = (float(f) for f in store.read('focal_ratio.txt').split()[:2]); return fx, fy
-        except ValueError: raise DatasetError(f'{store.path}/focal_ratio.txt', 'unreadable', expected='two numbers: focal/width focal/height') from None
-    return UORF_FOCAL_RATIO
+    if focal_ratio is not None: fr, where = tuple(float(f) for f in focal_ratio), 'focal_ratio'
+    elif store.exists('focal_ratio.txt'):
+        where = f'{store.path}/focal_ratio.txt'
+        try: fr = tuple(float(f) for f in store.read('focal_ratio.txt').split()[:2])
+        except ValueError: fr = ()
+        if len(fr) != 2: raise DatasetError(where, 'unreadable', expected='two numbers: focal/width focal/height')
+    else: return UORF_FOCAL_RATIO
+    if len(fr) != 2 or not all(math.isfinite(f) and f > 0 for f in fr):
+        raise DatasetError(where, f'focal ratio {fr}', expected='two finite positive numbers: focal/width focal/height')
+    return fr
 
 def find_uorf_scenes(store:DataStore,         # the uORF folder
                      n_scenes:int|None=None,  # expected number of scenes (ids 0..n_scenes-1); None = from the files
@@ -650,12 +754,12 @@ def validate_dataset(path:str|Path,        # canonical folder/zip or uORF folder
     rep.stats.update({'images': len(names), 'masks': nmask})
     if info['object_ids'] is not None: rep.stats['objects'] = len(set(info['object_ids'].tolist()))
     if full:
-        sizes, where = Counter(), {}
+        sizes, where, n16 = Counter(), {}, 0
         for n in names:
             if n in missing: continue
             try: a = decode_image(store.read(n), n)
             except DatasetError as e: rep.errors.append(e); continue
-            sizes[a.shape[:2]] += 1; where.setdefault(a.shape[:2], n)
+            sizes[a.shape[:2]] += 1; where.setdefault(a.shape[:2], n); n16 += a.dtype == np.uint16
             mn = mask_name_for(n)
             if store.exists(mn):
                 try: m = decode_image(store.read(mn), mn)
@@ -663,6 +767,7 @@ def validate_dataset(path:str|Path,        # canonical folder/zip or uORF folder
                 if m.shape[:2] != a.shape[:2]:
                     rep.errors.append(DatasetError(mn, f'mask is {m.shape[0]}x{m.shape[1]}', expected=f'{a.shape[0]}x{a.shape[1]} like its image'))
         rep.stats['resolutions'] = ', '.join(f'{h}x{w}: {c}' for (h, w), c in sizes.most_common())
+        if n16: rep.stats['16-bit images'] = f'{n16} (greyscale, read at full precision)'
         if len(sizes) > 1:
             (h0, w0), _ = sizes.most_common(1)[0]
             odd = [(s, where[s]) for s in sizes if s != (h0, w0)]

@@ -4,24 +4,26 @@
 
 # %% ../nbs/05a_dataset_tool.ipynb #ea8c0541
 from __future__ import annotations
-import argparse, io, json, os, shutil, sys, tempfile, warnings, zipfile
+import io, json, math, os, re, reprlib, shutil, sys, tempfile, warnings, zipfile
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path, PurePosixPath
+from typing import Literal
 import numpy as np
 import torch
 from PIL import Image
-from fastcore.imports import in_ipython
-from .core import atomic_write
+from .cli import run_cli, cli_param, CLIError
+from .core import atomic_write, path_inside, unsafe_name_reason
 from .cameras import (mirror_label, pack_label, make_K, fov_to_focal, K_pix_to_norm, opengl_to_opencv,
                               uorf_rt_to_c2w, c2w_to_uorf_rt, uorf_K_norm, zup_to_yup, UORF_FOCAL_RATIO)
 from .data import (DataStore, DatasetError, decode_image, read_dataset_json, label_problems, mask_name_for,
-                           mirrored_name, find_uorf_scenes, read_rt, uorf_focal_ratio, validate_dataset, IMG_EXTS)
+                           mirrored_name, find_uorf_scenes, read_rt, uorf_focal_ratio, validate_dataset, DataReport, IMG_EXTS)
 
 # %% auto #0
-__all__ = ['Record', 'write_dataset', 'read_canonical', 'read_image_mask', 'read_blender', 'read_uorf', 'detect_format',
-           'resize_record', 'mirror_record', 'convert', 'mirror_dataset', 'uorf_to_canonical', 'canonical_to_uorf',
-           'main']
+__all__ = ['PROG', 'COMMANDS', 'DESCRIPTION', 'Record', 'check_dest', 'write_dataset', 'read_canonical', 'read_image_mask',
+           'read_blender', 'read_uorf', 'detect_format', 'resize_record', 'mirror_record', 'convert', 'mirror_dataset',
+           'uorf_to_canonical', 'canonical_to_uorf', 'convert_cmd', 'mirror_cmd', 'validate_cmd',
+           'uorf_to_canonical_cmd', 'canonical_to_uorf_cmd', 'main']
 
 # %% ../nbs/05a_dataset_tool.ipynb #1661cf11
 @dataclass
@@ -43,17 +45,51 @@ def _zipinfo(name):
     zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)); zi.compress_type = zipfile.ZIP_STORED  # reproducible
     zi.external_attr = 0o644 << 16; return zi
 
+def check_dest(dest:str|Path,          # the output folder or .zip
+               overwrite:bool=False,   # may an existing dataset be replaced?
+               src:str|Path|None=None, # the input (never replaced, never inside dest)
+              ):
+    "Refuse a destination that exists (unless `overwrite` and it is a dataset), is the source, or holds the source."
+    dest = Path(dest)
+    if src is not None:
+        s, d = Path(src).resolve(), dest.resolve()
+        if s == d or d in s.parents:
+            raise DatasetError(dest, 'is the source dataset' if s == d else f'holds the source dataset {src}', expected='a destination apart from the source',
+                               hint='write to a new folder or .zip; replacing it would delete the data being read')
+    if not (dest.exists() or dest.is_symlink()): return
+    if not overwrite: raise DatasetError(dest, 'already exists', expected='a new destination', hint='pass --overwrite to replace it')
+    if dest.is_symlink(): return                                  # the link is replaced, never what it points to
+    if dest.is_dir():
+        names = sorted(p.name for p in dest.iterdir())
+        if names and 'dataset.json' not in names and not any(n.endswith('_RT.txt') for n in names):
+            raise DatasetError(dest, f'holds files that are not a dataset (e.g. "{names[0]}")', expected='a dataset folder or an empty folder to replace',
+                               hint='choose a new destination: --overwrite only replaces datasets')
+    elif not zipfile.is_zipfile(dest):
+        raise DatasetError(dest, 'is a file that is not a zip archive', expected='a dataset folder or .zip to replace', hint='choose a new destination')
+
+def _remove(p:Path):
+    "Delete a file, a symbolic link (not its target) or a folder tree, if present."
+    if p.is_symlink() or p.is_file(): p.unlink()
+    elif p.is_dir(): shutil.rmtree(p)
+
+def _swap_in(tmp:Path, dest:Path):
+    "Move the finished folder `tmp` to `dest`, replacing what is there (checked by `check_dest`) only once `tmp` is complete."
+    if dest.exists() or dest.is_symlink():
+        old = dest.with_name(f'.{dest.name}.old'); _remove(old); os.replace(dest, old)
+        os.replace(tmp, dest); _remove(old)
+    else: os.replace(tmp, dest)
+
 def write_dataset(dest:str|Path,          # folder, or a .zip (written uncompressed)
                   records,                # iterable of Record
                   overwrite:bool=False,   # replace an existing destination
                   meta:dict|None=None,    # extra keys for dataset.json
                  )->dict:                 # summary: dest, images, masks, format
     "Write records as a canonical dataset (atomically: nothing is left behind on error)."
-    dest = Path(dest)
-    if dest.exists() and not overwrite:
-        raise DatasetError(dest, 'already exists', expected='a new destination', hint='pass --overwrite to replace it')
+    dest = Path(dest); check_dest(dest, overwrite)
     labels, ids, seen, stats = [], [], set(), dict(images=0, masks=0, instances=0)
     def put(write, rec):
+        why = unsafe_name_reason(rec.name)
+        if why: raise DatasetError(rec.name, f'unsafe image name: {why}', expected='a relative path inside the dataset, like images/00000.png')
         name = str(PurePosixPath(rec.name).with_suffix('.png'))
         if name in seen: raise DatasetError(rec.name, 'duplicate image name in the output', expected='unique names',
                                             hint='two inputs map to one output name: a.jpg and a.png, or mirroring a dataset that already holds *_mirror images')
@@ -94,13 +130,10 @@ def write_dataset(dest:str|Path,          # folder, or a .zip (written uncompres
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.tmp'))
         try:
-            def write_file(n, b): p = tmp / n; p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(b)
+            def write_file(n, b): p = path_inside(tmp, n, 'output name'); p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(b)
             for rec in records: put(write_file, rec)
             (tmp / 'dataset.json').write_bytes(index_json())
-            if dest.exists():
-                old = dest.with_name(f'.{dest.name}.old'); shutil.rmtree(old, ignore_errors=True); os.replace(dest, old)
-                os.replace(tmp, dest); shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
-            else: os.replace(tmp, dest)
+            _swap_in(tmp, dest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True); raise
     shape = stats.pop('shape', (0, 0))
@@ -126,30 +159,45 @@ def _image_files(store:DataStore, image_dir:str='images'):
     return imgs or [n for n in store.names() if '/' not in n and n.lower().endswith(IMG_EXTS)]
 
 def _load_poses(poses:str|Path)->dict:
-    "name -> dict(c2w (4,4), K_norm or K_pix (3,3)) from a poses .json or .npz."
+    "name -> dict(c2w (4,4), K_norm or K_pix (3,3)) from a poses .json or .npz; each problem names the entry and the field."
     poses = Path(poses)
     if not poses.is_file(): raise DatasetError(poses, 'no such poses file', expected='a .json or .npz with the camera of each image')
+    def arr(v, shape, field):
+        try: x = np.asarray(v, dtype=np.float64); why = f'value has shape {x.shape}'
+        except (TypeError, ValueError): x, why = None, f'value {_short.repr(v)} is not an array of numbers'
+        if x is None or x.shape != shape: raise DatasetError(poses, why, field=field, expected=f'{"x".join(map(str, shape))} numbers')
+        return x
     out = {}
     try:
         if poses.suffix == '.npz':
-            z = np.load(poses, allow_pickle=False); names = [str(n) for n in z['names']]
-            if 'labels' in z: L = z['labels'].reshape(len(names), 25); items = [dict(c2w=l[:16].reshape(4, 4), K_norm=l[16:].reshape(3, 3)) for l in L]
+            z = np.load(poses, allow_pickle=False); names = [str(n) for n in z['names']]; N = len(names)
+            if 'labels' in z:
+                L = arr(z['labels'], (N, 25), 'labels')
+                items = [dict(c2w=l[:16].reshape(4, 4), K_norm=l[16:].reshape(3, 3)) for l in L]
             else:
                 kk = 'K_norm' if 'K_norm' in z else 'K_pix'
-                items = [{'c2w': c, kk: k} for c, k in zip(z['c2w'].reshape(-1, 4, 4), z[kk].reshape(-1, 3, 3))]
+                items = [{'c2w': c, kk: k} for c, k in zip(arr(z['c2w'], (N, 4, 4), 'c2w'), arr(z[kk], (N, 3, 3), kk))]
             out = dict(zip(names, items))
         else:
-            obj = json.loads(poses.read_text())
+            obj = json.loads(poses.read_bytes())
             if isinstance(obj, dict) and 'labels' in obj:
-                for n, l in obj['labels']: l = np.asarray(l, np.float64); out[n] = dict(c2w=l[:16].reshape(4, 4), K_norm=l[16:].reshape(3, 3))
-            else:
-                for n, v in obj.items(): out[n] = {k: np.asarray(v[k], np.float64).reshape(4 if k == 'c2w' else 3, -1) for k in v if k in ('c2w', 'K_norm', 'K_pix')}
-    except (KeyError, ValueError, TypeError) as e:
-        raise DatasetError(poses, f'unreadable poses file ({type(e).__name__}: {e})',
+                if not isinstance(obj['labels'], list): raise DatasetError(poses, 'labels is not a list', field='labels', expected='[[image name, [25 floats]], ...]')
+                for k, e in enumerate(obj['labels']):
+                    if not (isinstance(e, (list, tuple)) and len(e) == 2 and isinstance(e[0], str)):
+                        raise DatasetError(poses, f'malformed entry {_short.repr(e)}', field=f'labels[{k}]', expected='[image name, [25 floats]]')
+                    l = arr(e[1], (25,), f'labels[{k}] "{e[0]}"'); out[e[0]] = dict(c2w=l[:16].reshape(4, 4), K_norm=l[16:].reshape(3, 3))
+            elif isinstance(obj, dict):
+                for n, v in obj.items():
+                    if not isinstance(v, dict) or 'c2w' not in v or not ({'K_norm', 'K_pix'} & set(v)):
+                        raise DatasetError(poses, f'entry "{n}" is incomplete', field=n, expected='{"c2w": 4x4, "K_norm" or "K_pix": 3x3}')
+                    out[n] = {k: arr(v[k], (4, 4) if k == 'c2w' else (3, 3), f'{n}.{k}') for k in v if k in ('c2w', 'K_norm', 'K_pix')}
+            else: raise DatasetError(poses, f'top level is a {type(obj).__name__}', expected='{"labels": [...]} or {image name: {"c2w", "K_norm"|"K_pix"}}')
+    except DatasetError: raise
+    except RecursionError:
+        raise DatasetError(poses, 'nested too deeply to read', expected='a .json or .npz poses file') from None
+    except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as e:
+        raise DatasetError(poses, f'unreadable poses file ({type(e).__name__}: {_short.repr(str(e))[1:-1]})',
                            expected='npz with names + labels (N,25) or c2w (N,4,4) + K_norm/K_pix (N,3,3); or json {"labels": ...} or {name: {"c2w", "K_norm"|"K_pix"}}') from None
-    for n, v in out.items():
-        if 'c2w' not in v or not ({'K_norm', 'K_pix'} & set(v)) or np.shape(v['c2w']) != (4, 4):
-            raise DatasetError(poses, f'entry "{n}" is incomplete', expected='c2w (4x4) and K_norm or K_pix (3x3)')
     return out
 
 def read_image_mask(src:str|Path,                  # folder/zip with images/ (+ masks/) or top-level images
@@ -174,40 +222,67 @@ def read_image_mask(src:str|Path,                  # folder/zip with images/ (+ 
         stem = PurePosixPath(n).stem
         yield Record('images/' + PurePosixPath(n).name, store.read(n), lab, store.read(masks[stem]) if stem in masks else None)
 
+_short = reprlib.Repr(); _short.maxlevel, _short.maxstring, _short.maxother = 3, 60, 60   # bounded repr of hostile JSON
+
+def _positive(obj:dict, key:str, where, default=None)->float:
+    "obj[key] as a finite positive float (`default` when absent), else a `DatasetError` naming the field."
+    v = obj.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        raise DatasetError(where, f'{key} is {_short.repr(v)}', field=key, expected='a finite positive number')
+    return float(v)
+
 def read_blender(src:str|Path,       # folder with transforms.json (or transforms_{split}.json)
                  split:str='train',  # which transforms_{split}.json when there is no transforms.json
                  up:str='y',         # the world up axis of the scene: 'y' (keep) or 'z' (Blender's; rotated to our +y)
                 ):
     "Records of a Blender / NeRF-synthetic / instant-ngp `transforms.json` folder (OpenGL poses)."
+    if up not in ('y', 'z'): raise ValueError(f"up must be 'y' or 'z', got {up!r}")
+    if not re.fullmatch(r'[\w.-]+', split) or split in ('.', '..'): raise ValueError(f'split must be a plain name like train, got {split!r}')
     src = Path(src); tf = src / 'transforms.json'
     if not tf.is_file(): tf = src / f'transforms_{split}.json'
     if not tf.is_file(): raise DatasetError(src, 'missing transforms.json', expected=f'transforms.json or transforms_{split}.json')
-    try: obj = json.loads(tf.read_text())
-    except json.JSONDecodeError as e: raise DatasetError(tf, f'malformed JSON ({e})', expected='valid JSON') from None
-    frames = obj.get('frames')
-    if not frames: raise DatasetError(tf, 'no frames', field='frames', expected='a list of {"file_path", "transform_matrix"}')
-    def img_path(f):
-        p = (tf.parent / f['file_path']).resolve()
+    try: obj = json.loads(tf.read_bytes())
+    except RecursionError: raise DatasetError(tf, 'JSON nested too deeply to read', expected='{"frames": [...], "camera_angle_x": ...}') from None
+    except ValueError as e: raise DatasetError(tf, f'malformed JSON ({e})', expected='valid JSON') from None
+    frames = obj.get('frames') if isinstance(obj, dict) else None
+    if not isinstance(frames, list) or not frames:
+        raise DatasetError(tf, 'no frames', field='frames', expected='a list of {"file_path", "transform_matrix"}')
+    root = os.path.normpath(src.absolute())
+    def img_path(k):
+        f = frames[k]; fp = f.get('file_path') if isinstance(f, dict) else None
+        if not isinstance(fp, str) or not fp:
+            raise DatasetError(tf, f'file_path is {_short.repr(fp)}', field=f'frames[{k}].file_path', expected='the image path, relative to the transforms file')
+        if '\\' in fp or '\x00' in fp:
+            raise DatasetError(tf, f'file_path "{fp}" holds a backslash or NUL', field=f'frames[{k}].file_path', expected='a path with / separators')
+        p = os.path.normpath(os.path.join(tf.parent.absolute(), fp))   # lexical: symbolic links inside the folder are fine
+        if not p.startswith(root + os.sep):
+            raise DatasetError(tf, f'file_path "{fp}" points outside {src}', field=f'frames[{k}].file_path',
+                               expected='an image inside the dataset folder', hint='move transforms.json next to the images, or convert from the folder that holds both')
+        p = Path(p)
         if not p.suffix: p = p.with_suffix('.png')
-        if not p.is_file(): raise DatasetError(tf, f'missing image {p}', field='frames[].file_path', expected='an existing image file')
+        if not p.is_file(): raise DatasetError(tf, f'missing image {p}', field=f'frames[{k}].file_path', expected='an existing image file')
         return p
-    first = decode_image(img_path(frames[0]).read_bytes(), str(img_path(frames[0])))
+    first = decode_image(img_path(0).read_bytes(), str(img_path(0)))
     H, W = first.shape[:2]
     if 'fl_x' in obj:
-        K_pix = torch.tensor([[obj['fl_x'], 0, obj.get('cx', W / 2)], [0, obj.get('fl_y', obj['fl_x']), obj.get('cy', H / 2)], [0, 0, 1]], dtype=torch.float64)
-        K = K_pix_to_norm(K_pix, obj.get('h', H), obj.get('w', W))
+        fx = _positive(obj, 'fl_x', tf); fy = _positive(obj, 'fl_y', tf, fx)
+        h, w = _positive(obj, 'h', tf, H), _positive(obj, 'w', tf, W)
+        cx, cy = _positive(obj, 'cx', tf, w / 2), _positive(obj, 'cy', tf, h / 2)
+        K = K_pix_to_norm(torch.tensor([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=torch.float64), h, w)
     elif 'camera_angle_x' in obj:
-        f = fov_to_focal(float(np.degrees(obj['camera_angle_x'])))     # focal / width
+        ax = _positive(obj, 'camera_angle_x', tf)
+        if ax >= math.pi: raise DatasetError(tf, f'camera_angle_x is {ax}', field='camera_angle_x', expected='a field of view in radians, below pi')
+        f = fov_to_focal(math.degrees(ax))                              # focal / width
         K = make_K(f, fy=f * W / H, dtype=torch.float64)                # square pixels: fy/H = fx_pix/H
     else: raise DatasetError(tf, 'no intrinsics', field='camera_angle_x', expected='camera_angle_x (radians) or fl_x, fl_y, cx, cy')
     for k, fr in enumerate(frames):
-        M = torch.as_tensor(fr.get('transform_matrix'), dtype=torch.float64)
-        if M.shape != (4, 4): raise DatasetError(tf, f'transform_matrix has shape {tuple(M.shape)}', field=f'frames[{k}]', expected='4x4')
+        p = img_path(k)
+        try: M = torch.as_tensor(np.asarray(fr.get('transform_matrix'), dtype=np.float64))
+        except (TypeError, ValueError): M = torch.zeros(0)
+        if M.shape != (4, 4): raise DatasetError(tf, f'transform_matrix is {_short.repr(fr.get("transform_matrix"))}', field=f'frames[{k}]', expected='a 4x4 matrix of numbers')
         c2w = opengl_to_opencv(M[None])                                # OpenGL camera (y up, looks -z) -> OpenCV
         if up == 'z': c2w = zup_to_yup(c2w)                             # Blender's z-up world -> our y-up world
-        elif up != 'y': raise ValueError(f"up must be 'y' or 'z', got {up!r}")
-        p = img_path(fr); rel = p.relative_to(tf.parent.resolve()).as_posix() if p.is_relative_to(tf.parent.resolve()) else p.name
-        yield Record('images/' + rel, p.read_bytes(), torch.cat([c2w.reshape(16), K.reshape(9)]).numpy())
+        yield Record('images/' + p.relative_to(root).as_posix(), p.read_bytes(), torch.cat([c2w.reshape(16), K.reshape(9)]).numpy())
 
 def read_uorf(src:str|Path, focal_ratio=None):
     "Records of a uORF scene folder: z-up `_RT.txt` converted to our c2w, K from `focal_ratio`, scene id as object id."
@@ -269,6 +344,8 @@ def _reader(src, fmt='auto', poses=None, pose_convention='opencv', up='y', split
 def convert(src:str|Path, dest:str|Path, fmt:str='auto', poses=None, pose_convention:str='opencv', up:str='y',
             mirror:bool=False, resolution:int|None=None, focal_ratio=None, split:str='train', overwrite:bool=False)->dict:
     "Convert a dataset in any supported convention to the canonical format (folder or uncompressed zip)."
+    if resolution is not None and not 1 <= int(resolution) <= 16384: raise ValueError(f'resolution must be in 1..16384 pixels, got {resolution}')
+    check_dest(dest, overwrite, src)                                 # before reading anything
     fmt, read = _reader(src, fmt, poses, pose_convention, up, split, focal_ratio)
     def records(flip):
         for r in read():
@@ -289,6 +366,8 @@ def _fmt_rt(M:np.ndarray)->str: return '\n'.join(' '.join(repr(float(v)) for v i
 
 def canonical_to_uorf(src:str|Path, dest:str|Path, views_per_scene:int|None=None, overwrite:bool=False)->dict:
     "Write a canonical dataset as a uORF folder: `{k:05d}_sc{scene:04d}_img{v}.png` + `_RT.txt` (+ `_mask.png`)."
+    if views_per_scene is not None and views_per_scene < 1: raise ValueError(f'views_per_scene must be >= 1, got {views_per_scene}')
+    dest = Path(dest); check_dest(dest, overwrite, src)
     recs = list(read_canonical(src))
     ids = [r.object_id for r in recs]
     if any(i is None for i in ids):
@@ -299,8 +378,6 @@ def canonical_to_uorf(src:str|Path, dest:str|Path, views_per_scene:int|None=None
     L = np.stack([r.label for r in recs]); K = L[:, 16:].reshape(-1, 3, 3)
     if np.abs(K - K[:1]).max() > 1e-6: warnings.warn(f'{src}: intrinsics differ between images; uORF uses one focal_ratio (the first is written)')
     rts = c2w_to_uorf_rt(torch.from_numpy(L[:, :16].reshape(-1, 4, 4))).numpy()
-    dest = Path(dest)
-    if dest.exists() and not overwrite: raise DatasetError(dest, 'already exists', expected='a new destination', hint='pass --overwrite')
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.tmp'))
     try:
@@ -309,66 +386,84 @@ def canonical_to_uorf(src:str|Path, dest:str|Path, views_per_scene:int|None=None
             s = order[ids[k]]; v = views.get(s, 0); views[s] = v + 1
             stem = f'{k:05d}_sc{s:04d}_img{v}'
             a = decode_image(recs[k].image, recs[k].name)
+            if a.dtype == np.uint16: a = np.round(a / 257).astype(np.uint8)   # uORF's loader would clip 16-bit grey to white
             if a.shape[2] == 4:   # uORF reads RGB: composite RGBA onto white
                 al = a[..., 3:].astype(np.float64) / 255; a = np.round(a[..., :3] * al + 255 * (1 - al)).astype(np.uint8)
-            (tmp / f'{stem}.png').write_bytes(recs[k].image if a.shape[2] == 3 and recs[k].image[:8] == _PNG_MAGIC else _png(a))
-            (tmp / f'{stem}_RT.txt').write_text(_fmt_rt(rts[k]))
-            if recs[k].instance is not None: (tmp / f'{stem}_mask.png').write_bytes(recs[k].instance)
+            path_inside(tmp, f'{stem}.png').write_bytes(recs[k].image if a.shape[2] == 3 and recs[k].image[:8] == _PNG_MAGIC else _png(a))
+            path_inside(tmp, f'{stem}_RT.txt').write_text(_fmt_rt(rts[k]))
+            if recs[k].instance is not None: path_inside(tmp, f'{stem}_mask.png').write_bytes(recs[k].instance)
         (tmp / 'focal_ratio.txt').write_text(f'{float(K[0, 0, 0])!r} {float(K[0, 1, 1])!r}\n')   # read back by uorf-to-canonical
-        if dest.exists(): shutil.rmtree(dest)
-        os.replace(tmp, dest)
+        _swap_in(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return dict(dest=str(dest), format='uorf', images=len(recs), scenes=len(order), focal_ratio=(float(K[0, 0, 0]), float(K[0, 1, 1])))
 
 # %% ../nbs/05a_dataset_tool.ipynb #1545fca1
-def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='python -m gen3d_nb.dataset_tool',
-                                description='Convert, mirror and validate gen3d_nb datasets (canonical format: EG3D dataset.json + images).')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    def io_args(s, dest=True):
-        s.add_argument('src', help='input dataset: folder or zip')
-        if dest: s.add_argument('dest', help='output: a folder, or a .zip (written uncompressed)')
-        if dest: s.add_argument('--overwrite', action='store_true', help='replace an existing output')
-    c = sub.add_parser('convert', help='images + poses in a supported convention -> canonical folder or zip'); io_args(c)
-    c.add_argument('--format', default='auto', choices=['auto', 'canonical', 'image-mask', 'blender', 'uorf'], help='input convention')
-    c.add_argument('--poses', help='poses .json/.npz for an image(+mask) folder')
-    c.add_argument('--pose-convention', default='opencv', choices=['opencv', 'opengl'], help='camera axes of --poses')
-    c.add_argument('--up', default='y', choices=['y', 'z'], help="world up axis of blender poses (z: rotate to our +y)")
-    c.add_argument('--split', default='train', help='blender: use transforms_{split}.json when there is no transforms.json')
-    c.add_argument('--mirror', action='store_true', help='also write every image mirrored, with its pose mirrored')
-    c.add_argument('--resolution', type=int, help='resize images (and masks) to N x N')
-    c.add_argument('--focal-ratio', type=float, nargs=2, metavar=('FX', 'FY'), help='uorf: focal/width, focal/height')
-    m = sub.add_parser('mirror', help='duplicate every image flipped, WITH its pose flipped'); io_args(m)
-    v = sub.add_parser('validate', help='print a report (counts, resolutions, cameras, warnings); exit 1 on errors'); io_args(v, dest=False)
-    v.add_argument('--quick', action='store_true', help='labels and file list only (do not decode every image)')
-    v.add_argument('--focal-ratio', type=float, nargs=2, metavar=('FX', 'FY'), help='uorf: focal/width, focal/height')
-    u = sub.add_parser('uorf-to-canonical', help='uORF scene folder -> canonical'); io_args(u)
-    u.add_argument('--focal-ratio', type=float, nargs=2, metavar=('FX', 'FY'), help="focal/width, focal/height (default: focal_ratio.txt or uORF's)")
-    u.add_argument('--resolution', type=int, help='resize images to N x N')
-    k = sub.add_parser('canonical-to-uorf', help='canonical -> uORF folder (00000_sc0000_img0.png + _RT.txt)'); io_args(k)
-    k.add_argument('--views-per-scene', type=int, help='group consecutive images into scenes when dataset.json has no object_ids')
-    return p
+PROG = 'python -m gen3d_nb.dataset_tool'
+_FOCAL = 'focal/width, focal/height of a uORF folder (default: its focal_ratio.txt, else uORF\'s)'
+
+def _wrote(cmd:str, out:dict)->dict:
+    print(f'{cmd}: wrote ' + ', '.join(f'{k}={v}' for k, v in out.items())); return out
+
+def convert_cmd(src:str,                  # input dataset: folder or zip
+                dest:str,                 # output: a folder, or a .zip (written uncompressed)
+                format:Literal['auto', 'canonical', 'image-mask', 'blender', 'uorf']='auto', # input convention
+                poses:str|None=None,      # poses .json/.npz for an image(+mask) folder
+                pose_convention:Literal['opencv', 'opengl']='opencv', # camera axes of --poses
+                up:Literal['y', 'z']='y', # world up axis of blender poses (z: rotate to our +y)
+                split:str='train',        # blender: use transforms_{split}.json when there is no transforms.json
+                mirror:bool=False,        # also write every image mirrored, with its pose mirrored
+                resolution:int|None=None, # resize images (and masks) to N x N
+                focal_ratio:cli_param(_FOCAL, float, metavar=('FX', 'FY'), nargs=2)=None,
+                overwrite:bool=False,     # replace an existing output
+               )->dict:                   # what `convert` returns
+    "Images + poses in a supported convention -> canonical folder or zip."
+    fr = None if focal_ratio is None else tuple(focal_ratio)
+    return _wrote('convert', convert(src, dest, format, poses, pose_convention, up, mirror, resolution, fr, split, overwrite))
+
+def mirror_cmd(src:str,              # input dataset: folder or zip
+               dest:str,             # output: a folder, or a .zip (written uncompressed)
+               overwrite:bool=False, # replace an existing output
+              )->dict:
+    "Duplicate every image flipped, WITH its pose flipped."
+    return _wrote('mirror', mirror_dataset(src, dest, overwrite))
+
+def validate_cmd(src:str,            # dataset: folder or zip (canonical or uORF)
+                 quick:bool=False,   # labels and file list only (do not decode every image)
+                 focal_ratio:cli_param(_FOCAL, float, metavar=('FX', 'FY'), nargs=2)=None,
+                )->DataReport:       # the report (printed)
+    "Print a report (counts, resolutions, cameras, warnings); exit status 1 on errors."
+    rep = validate_dataset(src, full=not quick, **({'focal_ratio': tuple(focal_ratio)} if focal_ratio else {}))
+    print(rep)
+    if not rep.ok: raise CLIError(f'{src}: not a valid dataset ({len(rep.errors)} error(s), listed above)')
+    return rep
+
+def uorf_to_canonical_cmd(src:str,                  # uORF scene folder
+                          dest:str,                 # output: a folder, or a .zip (written uncompressed)
+                          focal_ratio:cli_param(_FOCAL, float, metavar=('FX', 'FY'), nargs=2)=None,
+                          resolution:int|None=None, # resize images to N x N
+                          overwrite:bool=False,     # replace an existing output
+                         )->dict:
+    "uORF scene folder -> canonical."
+    fr = None if focal_ratio is None else tuple(focal_ratio)
+    return _wrote('uorf-to-canonical', uorf_to_canonical(src, dest, fr, resolution, overwrite))
+
+def canonical_to_uorf_cmd(src:str,                       # canonical dataset: folder or zip
+                          dest:str,                      # output uORF folder
+                          views_per_scene:int|None=None, # group consecutive images into scenes when dataset.json has no object_ids
+                          overwrite:bool=False,          # replace an existing output
+                         )->dict:
+    "Canonical -> uORF folder (00000_sc0000_img0.png + _RT.txt)."
+    return _wrote('canonical-to-uorf', canonical_to_uorf(src, dest, views_per_scene, overwrite))
+
+COMMANDS = {'convert': convert_cmd, 'mirror': mirror_cmd, 'validate': validate_cmd,
+            'uorf-to-canonical': uorf_to_canonical_cmd, 'canonical-to-uorf': canonical_to_uorf_cmd}
+DESCRIPTION = 'Convert, mirror and validate gen3d_nb datasets (canonical format: EG3D dataset.json + images).'
 
 def main(argv:list|None=None)->int:
-    "Run the dataset tool with `argv` (default: the command line); return the exit status."
-    a = _parser().parse_args(argv)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter('always')
-            if a.cmd == 'validate':
-                rep = validate_dataset(a.src, full=not a.quick, **({'focal_ratio': tuple(a.focal_ratio)} if a.focal_ratio else {}))
-                print(rep); return 0 if rep.ok else 1
-            if a.cmd == 'convert':
-                out = convert(a.src, a.dest, a.format, a.poses, a.pose_convention, a.up, a.mirror, a.resolution, a.focal_ratio, a.split, a.overwrite)
-            elif a.cmd == 'mirror': out = mirror_dataset(a.src, a.dest, a.overwrite)
-            elif a.cmd == 'uorf-to-canonical': out = uorf_to_canonical(a.src, a.dest, a.focal_ratio, a.resolution, a.overwrite)
-            else: out = canonical_to_uorf(a.src, a.dest, a.views_per_scene, a.overwrite)
-        for w in caught: print(f'warning: {w.message}', file=sys.stderr)
-        print(f'{a.cmd}: wrote ' + ', '.join(f'{k}={v}' for k, v in out.items()))
-        return 0
-    except (ValueError, OSError) as e:   # DatasetError is a ValueError; our messages name the file and the problem
-        print(f'error: {e}', file=sys.stderr); return 1
+    "Run the dataset tool with `argv` (default: the command line) in-process; return the exit status (0, 1 or 2)."
+    try: run_cli(COMMANDS, argv, PROG, DESCRIPTION)
+    except SystemExit as e: return e.code
+    return 0
 
-if __name__ == '__main__' and not in_ipython():  # `python -m gen3d_nb.dataset_tool ...` (never when a notebook runs this cell)
-    sys.exit(main())
+if __name__ == '__main__' and '__file__' in globals(): run_cli(COMMANDS, prog=PROG, description=DESCRIPTION)  # never in a notebook

@@ -13,9 +13,9 @@ from .core import assert_shape
 from .cameras import check_c2w, check_K
 
 # %% auto #0
-__all__ = ['PIXEL_MODES', 'JITTERS', 'pixel_uv', 'camera_dirs', 'get_rays', 'ray_box', 'eg3d_fill_misses', 'ray_bounds',
-           'stratified', 'sample_pdf', 'importance_nerf', 'smooth_weights_eg3d', 'importance_eg3d', 'merge_samples',
-           'RenderConfig']
+__all__ = ['PIXEL_MODES', 'JITTERS', 'CLAMP_MODES', 'pixel_uv', 'camera_dirs', 'get_rays', 'ray_box', 'eg3d_fill_misses',
+           'ray_bounds', 'stratified', 'sample_pdf', 'importance_nerf', 'smooth_weights_eg3d', 'importance_eg3d',
+           'merge_samples', 'RenderConfig']
 
 # %% ../nbs/02_rays.ipynb #acc02376
 PIXEL_MODES = ('half', 'pigan', 'integer')
@@ -233,20 +233,36 @@ def merge_samples(z1:torch.Tensor, # (B,R,S1) first sample set
     return tuple(out)
 
 # %% ../nbs/02_rays.ipynb #738f7af2
+CLAMP_MODES = ('relu', 'softplus')
+
 @dataclass
 class RenderConfig:
-    "Sampling settings for one render (the fields of `render_rays`)."
+    "The settings of one volume render: pixel grid, samples along the rays, compositing."
     near:float|None=None       # ray start (world units along unit rays); None: ray-box intersection ('auto')
     far:float|None=None        # ray end; None: ray-box intersection ('auto')
-    n_samples:int=48           # coarse samples per ray (EG3D FFHQ: 48)
-    n_importance:int=48        # fine samples per ray from the coarse weights; 0 disables the hierarchical pass
-    jitter:Literal['symmetric', 'one_sided', 'none']='one_sided' # stratified jitter of the coarse samples
-    white_bg:bool=False        # composite onto white
+    n_samples:int=48           # coarse samples per ray (EG3D FFHQ: 48; pi-GAN num_steps)
+    n_importance:int|None=48   # fine samples per ray from the coarse weights; 0: no hierarchical pass; None: = n_samples
+    jitter:Literal['symmetric', 'one_sided', 'none']='one_sided' # stratified jitter; 'none' also fixes the fine samples
+    white_bg:bool=False        # composite onto white (pi-GAN white_back)
     box:float=1.0              # side of the object cube (EG3D box_warp), used by near/far=None
+    clamp_mode:Literal['relu', 'softplus']='relu' # density activation (pi-GAN's and EG3D's clamp_mode)
+    last_back:bool=False       # the last sample takes the missing weight, so weights sum to 1 (pi-GAN; wins over white_bg)
+    pixel_mode:Literal['half', 'pigan', 'integer']='half' # pixel grid of `get_rays` (see `pixel_uv`)
 
     def __post_init__(self):
-        if self.jitter not in JITTERS: raise ValueError(f'jitter must be one of {JITTERS}, got {self.jitter!r}')
-        if self.n_samples < 2: raise ValueError(f'n_samples must be >= 2, got {self.n_samples}')
-        if self.n_importance < 0: raise ValueError(f'n_importance must be >= 0, got {self.n_importance}')
+        if self.jitter not in JITTERS: raise ValueError(f'RenderConfig.jitter must be one of {JITTERS}, got {self.jitter!r}')
+        if self.clamp_mode not in CLAMP_MODES: raise ValueError(f'RenderConfig.clamp_mode must be one of {CLAMP_MODES}, got {self.clamp_mode!r}')
+        if self.pixel_mode not in PIXEL_MODES: raise ValueError(f'RenderConfig.pixel_mode must be one of {PIXEL_MODES}, got {self.pixel_mode!r}')
+        if self.n_samples < 2: raise ValueError(f'RenderConfig.n_samples must be >= 2, got {self.n_samples}')
+        if self.n_importance is not None and self.n_importance < 0:
+            raise ValueError(f'RenderConfig.n_importance must be >= 0 (or None: as many as n_samples), got {self.n_importance}')
         if self.near is not None and self.far is not None and not self.far > self.near:
-            raise ValueError(f'far must be > near, got near={self.near}, far={self.far}')
+            raise ValueError(f'RenderConfig: far must be > near, got near={self.near}, far={self.far}')
+
+    def render_rays_kwargs(self)->dict:
+        "Keyword arguments of `gen3d_nb.render.render_rays` for these settings (NeRF compositor; `pixel_mode` is `get_rays`')."
+        bg = 'last' if self.last_back else ('white' if self.white_bg else 'none')
+        return dict(near=self.near, far=self.far, n_samples=self.n_samples,
+                    n_importance=self.n_samples if self.n_importance is None else self.n_importance,
+                    jitter=self.jitter, deterministic=self.jitter == 'none', white_bg=self.white_bg, box=self.box,
+                    composite_kwargs=dict(activation=self.clamp_mode, background=bg))

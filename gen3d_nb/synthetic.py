@@ -4,25 +4,27 @@
 
 # %% ../nbs/06_synthetic.ipynb #39009705
 from __future__ import annotations
-import colorsys, json, math, sys, zlib
+import colorsys, json, math, re, sys, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastcore.imports import in_ipython
-from .core import assert_shape, atomic_write, cache_path, data_path, to_uint8
+from fastcore.script import Param
+from .cli import run_cli, CLIError
+from .core import assert_shape, atomic_write, cache_path, data_path, path_inside, to_uint8
 from .cameras import PoseDist, sample_c2w, make_K, pack_label, look_at, check_c2w, spherical_to_position, c2w_to_uorf_rt
 from .rays import get_rays, ray_box
 
 # %% auto #0
 __all__ = ['PRIMITIVES', 'OBJECT_SIZE', 'CATEGORIES', 'CATEGORY_NAMES', 'LIGHT_DIR', 'CAMERA_PRIORS', 'SCENE_FLOOR_Y',
-           'CLEVR_COLORS', 'SCENE_CAMERA', 'MASK_STEP', 'SAMPLE_SEED', 'sd_sphere', 'sd_box', 'sd_round_box',
-           'sd_cylinder', 'sd_capsule', 'sd_torus', 'sd_cone', 'sd_ellipsoid', 'sd_plane', 'rot_x', 'rot_y', 'rot_z',
-           'to_local', 'sdf_union', 'smooth_union', 'Part', 'SDFObject', 'make_object', 'sphere_trace', 'sdf_normals',
-           'render_sdf', 'sample_cameras', 'grid_centers', 'occupancy_grid', 'surface_points', 'make_scene',
-           'scene_cameras', 'render_scene', 'write_dataset', 'load_objects', 'load_extras', 'write_scenes',
-           'synthetic_dataset', 'main']
+           'CLEVR_COLORS', 'SCENE_CAMERA', 'MIN_RES', 'MAX_RES', 'MASK_STEP', 'SAMPLE_SEED', 'sd_sphere', 'sd_box',
+           'sd_round_box', 'sd_cylinder', 'sd_capsule', 'sd_torus', 'sd_cone', 'sd_ellipsoid', 'sd_plane', 'rot_x',
+           'rot_y', 'rot_z', 'to_local', 'sdf_union', 'smooth_union', 'Part', 'SDFObject', 'make_object',
+           'sphere_trace', 'sdf_normals', 'render_sdf', 'sample_cameras', 'grid_centers', 'occupancy_grid',
+           'surface_points', 'make_scene', 'scene_cameras', 'render_scene', 'check_int', 'prepare_out', 'write_dataset',
+           'load_objects', 'load_extras', 'write_scenes', 'synthetic_dataset', 'main']
 
 # %% ../nbs/06_synthetic.ipynb #6a0a9c93
 def sd_sphere(p:torch.Tensor, # (..., 3) points
@@ -611,6 +613,37 @@ def render_scene(scene:SDFObject, c2w:torch.Tensor, K_norm:torch.Tensor, H:int, 
     return render_sdf(scene, c2w, K_norm, H, W, far=6.0, **kw)
 
 # %% ../nbs/06_synthetic.ipynb #3c49949c
+def check_int(name:str, v, lo:int, hi:int|None=None)->int:
+    "`v` as an int if it is a whole number in [lo, hi], else a `ValueError` naming `name`."
+    ok = not isinstance(v, bool) and isinstance(v, (int, np.integer, float)) and (not isinstance(v, float) or (math.isfinite(v) and v == int(v)))
+    if not ok or v < lo or (hi is not None and v > hi):
+        raise ValueError(f'{name} must be an integer ' + (f'>= {lo}' if hi is None else f'in {lo}..{hi}') + f', got {v!r}')
+    return int(v)
+
+MIN_RES, MAX_RES = 8, 4096   # image sizes the sphere tracer is meant for (below 8 px an object is a few pixels)
+_OBJECT_FILES = re.compile(r'dataset\.json|extras\.npz|objects\.npz|images|masks|(images|masks)/\d{5,}\.png')
+_SCENE_FILES = re.compile(r'scenes\.json|focal_ratio\.txt|\d{5,}_sc\d{4,}_img\d+(\.png|_RT\.txt|_mask\.png)')
+_TEMP_FILE = re.compile(r'(.+/)?\.[^/]+\.tmp')   # atomic_write's temporary files, left by an interrupted run
+
+def prepare_out(out:str|Path,       # the output folder
+                overwrite:bool,     # replace a dataset this module wrote
+                ours:re.Pattern,    # the relative names this writer produces
+               )->Path:
+    "Make sure `out` is a new or empty folder; with `overwrite`, empty it if it holds only files named like ours (no links)."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f'{out}: a file is in the way; expected a new or empty output folder')
+    out.mkdir(parents=True, exist_ok=True)
+    entries = sorted(out.rglob('*'))
+    if not entries: return out
+    if not overwrite:
+        raise ValueError(f'{out}: already holds files (e.g. {entries[0].relative_to(out).as_posix()}); '
+                         'choose a new folder, or pass --overwrite to replace a dataset written by gen3d_nb.synthetic')
+    rel = lambda p: p.relative_to(out).as_posix()
+    foreign = [p for p in entries if p.is_symlink() or not (ours.fullmatch(rel(p)) or _TEMP_FILE.fullmatch(rel(p)))]
+    if foreign: raise ValueError(f'{foreign[0]}: not a file gen3d_nb.synthetic writes; refusing to replace {out} (choose a new folder)')
+    for p in reversed(entries): p.rmdir() if p.is_dir() else p.unlink()   # children before their folders
+    return out
+
 def _save_png(a:np.ndarray, path:Path):
     from PIL import Image
     atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format='PNG'))
@@ -637,8 +670,8 @@ def _write_object(category:str, seed:int, j:int, v:int, k0:int, res:int, bg:str,
     labels = []
     for b in range(v):
         name = f'images/{k0 + b:05d}.png'
-        _save_png(to_uint8(r['image'][b]), out / name)
-        _save_png(r['mask'][b].numpy().astype(np.uint8) * 255, out / 'masks' / f'{k0 + b:05d}.png')
+        _save_png(to_uint8(r['image'][b]), path_inside(out, name))
+        _save_png(r['mask'][b].numpy().astype(np.uint8) * 255, path_inside(out, f'masks/{k0 + b:05d}.png'))
         labels.append([name, [float(x) for x in r['label'][b]]])
     return dict(labels=labels, depth=r['depth'].numpy().astype(np.float16), normals=r['normals'].numpy().astype(np.float16),
                 occ=occupancy_grid(obj, grid).numpy(), pts=surface_points(obj, n_points, g).numpy())
@@ -662,17 +695,18 @@ def write_dataset(category:str,          # one of CATEGORY_NAMES
                   progress:bool=False,   # show a tqdm bar
                   workers:int=1,         # processes (results are identical for any number)
                   cameras:str|None=None, # a key of CAMERA_PRIORS (None: the category's own prior)
+                  overwrite:bool=False,  # replace a dataset written here before (see above)
                  )->Path:                # the output folder
     "Render `n` posed images of procedural `category` objects in EG3D's layout, with masks, depth, normals and 3D ground truth."
     if category not in CATEGORIES: raise ValueError(f'category must be one of {list(CATEGORIES)}, got {category!r} (use write_scenes for clevr)')
     if cameras is not None and cameras not in CAMERA_PRIORS: raise ValueError(f'cameras must be one of {list(CAMERA_PRIORS)}, got {cameras!r}')
     cams = cameras or category
     if bg not in ('white', 'transparent'): raise ValueError(f"bg must be 'white' or 'transparent', got {bg!r}")
-    for name, v, lo in (('n', n, 1), ('res', res, 4), ('views_per_object', views_per_object, 1), ('grid', grid, 2),
-                        ('n_points', n_points, 1), ('workers', workers, 1)):
-        if int(v) != v or v < lo: raise ValueError(f'{name} must be an integer >= {lo}, got {v!r}')
+    n, res, views_per_object = check_int('n', n, 1, 10**7), check_int('res', res, MIN_RES, MAX_RES), check_int('views_per_object', views_per_object, 1)
+    grid, n_points = check_int('grid', grid, 2, 512), check_int('n_points', n_points, 1, 10**7)
+    workers, seed = check_int('workers', workers, 1, 256), check_int('seed', seed, 0)
     out = Path(out) if out is not None else cache_path('synthetic', _cache_name(category, n, res, views_per_object, seed, cameras))
-    (out / 'images').mkdir(parents=True, exist_ok=True); (out / 'masks').mkdir(exist_ok=True)
+    prepare_out(out, overwrite, _OBJECT_FILES); (out / 'images').mkdir(); (out / 'masks').mkdir()
     n_obj = math.ceil(n / views_per_object)
     jobs = [(category, seed, j, min(views_per_object, n - j * views_per_object), j * views_per_object, res, bg, grid, n_points, out,
              cams) for j in range(n_obj)]
@@ -724,12 +758,15 @@ def write_scenes(n_scenes:int,           # number of scenes
                  views_per_scene:int=4,  # views of each scene
                  scale:float=1.0,        # world scale of the _RT.txt translations (uORF's CLEVR used about 7)
                  progress:bool=False,    # show a tqdm bar
+                 overwrite:bool=False,   # replace scenes written here before
                 )->Path:                 # the output folder
     "Render CLEVR-like scenes into a uORF folder: images, `_RT.txt` cameras (z-up world) and instance masks."
-    for name, v, lo in (('n_scenes', n_scenes, 1), ('res', res, 4), ('views_per_scene', views_per_scene, 1)):
-        if int(v) != v or v < lo: raise ValueError(f'{name} must be an integer >= {lo}, got {v!r}')
+    n_scenes, res = check_int('n_scenes', n_scenes, 1, 10**6), check_int('res', res, MIN_RES, MAX_RES)
+    views_per_scene, seed = check_int('views_per_scene', views_per_scene, 1, 1000), check_int('seed', seed, 0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f'scale must be a finite number > 0, got {scale!r}')
     out = Path(out) if out is not None else cache_path('synthetic', f'clevr_n{n_scenes * views_per_scene}_res{res}_v{views_per_scene}_seed{seed}')
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out, overwrite, _SCENE_FILES)
     k = 0
     for s in _progress(range(n_scenes), progress, f'clevr {res}px'):
         scene = make_scene(seed, s)
@@ -738,9 +775,9 @@ def write_scenes(n_scenes:int,           # number of scenes
         rt = c2w_to_uorf_rt(c2w.double(), scale).numpy()
         for v in range(views_per_scene):
             stem = f'{k:05d}_sc{s:04d}_img{v}'
-            _save_png(to_uint8(r['image'][v]), out / f'{stem}.png')
-            _save_png((r['inst'][v] * MASK_STEP).numpy().astype(np.uint8), out / f'{stem}_mask.png')
-            atomic_write(out / f'{stem}_RT.txt', lambda tmp: Path(tmp).write_text(_fmt_rt(rt[v])))
+            _save_png(to_uint8(r['image'][v]), path_inside(out, f'{stem}.png'))
+            _save_png((r['inst'][v] * MASK_STEP).numpy().astype(np.uint8), path_inside(out, f'{stem}_mask.png'))
+            atomic_write(path_inside(out, f'{stem}_RT.txt'), lambda tmp: Path(tmp).write_text(_fmt_rt(rt[v])))
             k += 1
     f = SCENE_CAMERA['f_norm']
     atomic_write(out / 'focal_ratio.txt', lambda tmp: Path(tmp).write_text(f'{f} {f}\n'))
@@ -771,44 +808,51 @@ def synthetic_dataset(category:str,   # one of CATEGORY_NAMES or 'clevr'
     if category not in CATEGORIES and category != 'clevr':
         raise ValueError(f"category must be one of {list(CATEGORIES) + ['clevr']}, got {category!r}")
     clevr = category == 'clevr'
-    views = views or (4 if clevr else 1)
+    if n is not None: check_int('n', n, 1, 10**7)
+    check_int('res', res, MIN_RES, MAX_RES); check_int('seed', seed, 0)
+    views = (4 if clevr else 1) if views is None else check_int('views', views, 1)
     sample = data_path('synthetic', category); m = _read_meta(sample, category)
     if cameras in (None, category) and m is not None and m['res'] == res and m['seed'] == seed and (n is None or n <= m['n_images']) and \
        m.get('views_per_scene' if clevr else 'views_per_object') == views: return sample
     if n is None: raise FileNotFoundError(f'{sample}: no committed {category} sample at res={res}, seed={seed}; pass n to generate one')
     out = cache_path('synthetic', _cache_name(category, n, res, views, seed, cameras))
     if _read_meta(out, category) is None:     # the metadata file is written last: its absence means "not (fully) written"
-        if clevr: write_scenes(math.ceil(n / views), res, out, seed, views, progress=True)
-        else: write_dataset(category, n, res, out, seed, views, progress=True, cameras=cameras)
+        if clevr: write_scenes(math.ceil(n / views), res, out, seed, views, progress=True, overwrite=True)   # the cache is ours:
+        else: write_dataset(category, n, res, out, seed, views, progress=True, cameras=cameras, overwrite=True)  # a half-written set is replaced
     return out
 
 # %% ../nbs/06_synthetic.ipynb #553fb28a
-def main(argv:list|None=None)->Path:
-    "Command line: `python -m gen3d_nb.synthetic --category chair --n 2000 --res 64 --out DIR`."
-    import argparse
-    p = argparse.ArgumentParser(prog='python -m gen3d_nb.synthetic', description='Render a procedural 3D dataset '
-        '(EG3D layout + masks + depth/normals + occupancy/surface points; clevr: uORF scene folder).')
-    p.add_argument('--category', default='chair', choices=list(CATEGORY_NAMES) + ['clevr'], help='object category or clevr scenes')
-    p.add_argument('--n', type=int, default=2000, help='number of images')
-    p.add_argument('--res', type=int, default=64, help='image size in pixels')
-    p.add_argument('--out', default=None, help='output folder (default: the cache, data/cache/synthetic/...)')
-    p.add_argument('--seed', type=int, default=0, help='dataset seed')
-    p.add_argument('--views', type=int, default=None, help='views per object (default 1) or per clevr scene (default 4)')
-    p.add_argument('--bg', default='white', choices=['white', 'transparent'], help='image background (objects)')
-    p.add_argument('--grid', type=int, default=32, help='occupancy grid size G (objects)')
-    p.add_argument('--points', type=int, default=2048, help='surface points per object')
-    p.add_argument('--workers', type=int, default=2, help='processes (objects only; output identical for any number)')
-    p.add_argument('--cameras', default=None, choices=list(CAMERA_PRIORS), help="camera prior (objects; default: the category's own)")
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
-    a = p.parse_args(argv)
-    if a.category == 'clevr':
-        v = a.views or 4
-        out = write_scenes(math.ceil(a.n / v), a.res, a.out, a.seed, v, progress=not a.quiet)
-    else: out = write_dataset(a.category, a.n, a.res, a.out, a.seed, a.views or 1, a.bg, a.grid, a.points,
-                             progress=not a.quiet, workers=a.workers, cameras=a.cameras)
-    print(f'wrote {a.category} ({a.n} images, {a.res}px, seed {a.seed}) to {out}')
-    return out
+def main(category:Param('object category or clevr scenes', str, choices=[*CATEGORY_NAMES, 'clevr'])='chair',
+         n:int=2000,          # number of images
+         res:int=64,          # image size in pixels
+         out:str|None=None,   # output folder (default: the cache, data/cache/synthetic/...)
+         seed:int=0,          # dataset seed
+         views:int|None=None, # views per object (default 1) or per clevr scene (default 4)
+         bg:Literal['white', 'transparent']='white', # image background (objects)
+         grid:int=32,         # occupancy grid size G (objects)
+         points:int=2048,     # surface points per object
+         workers:int=2,       # processes (objects only; output identical for any number)
+         cameras:Param("camera prior (objects; default: the category's own)", str, choices=list(CAMERA_PRIORS))=None,
+         quiet:bool=False,    # no progress bar
+         overwrite:bool=False,# replace a dataset written into --out before
+        )->Path:              # the dataset folder
+    "Render a procedural 3D dataset (EG3D layout + masks + depth/normals + occupancy/surface points; clevr: uORF scene folder)."
+    # Check every argument before the first image is rendered, naming the flag.
+    check_int('--n', n, 1, 10**7); check_int('--res', res, MIN_RES, MAX_RES); check_int('--seed', seed, 0)
+    if views is not None: check_int('--views', views, 1, 1000)
+    check_int('--grid', grid, 2, 512); check_int('--points', points, 1, 10**7); check_int('--workers', workers, 1, 256)
+    if category == 'clevr':
+        if cameras is not None: raise CLIError('--cameras applies to object categories; clevr cameras circle the scene')
+        if bg != 'white': raise CLIError('--bg transparent applies to object categories; clevr scenes have a floor and a sky')
+        v = 4 if views is None else views; n_scenes = math.ceil(n / v)
+        path = write_scenes(n_scenes, res, out, seed, v, progress=not quiet, overwrite=overwrite)
+        what = f'{n_scenes} scenes x {v} views = {n_scenes * v} images'
+    else:
+        path = write_dataset(category, n, res, out, seed, views or 1, bg, grid, points,
+                             progress=not quiet, workers=workers, cameras=cameras, overwrite=overwrite)
+        what = f'{n} images'
+    print(f'wrote {category} ({what}, {res}px, seed {seed}) to {path}')
+    return path
 
 # %% ../nbs/06_synthetic.ipynb #38269d9b
-if __name__ == '__main__' and not in_ipython():  # `python -m gen3d_nb.synthetic ...` (never when a notebook runs this cell)
-    main()
+if __name__ == '__main__' and '__file__' in globals(): run_cli(main, prog='python -m gen3d_nb.synthetic')  # never when a notebook runs this cell

@@ -6,13 +6,20 @@
 writes voxrecon_predictions.png (rows: input, mask, prediction at the predicted view, four world-aligned views of the
 prediction, the same four views of the ground truth) and voxrecon_curves.json (each run's eval.jsonl).
 """
-import argparse, json, math, sys
+import json, math
 from pathlib import Path
 import torch
 from torchvision.utils import save_image
-from gen3d_nb.voxgan.evaluate import load_recon
-from gen3d_nb.voxgan.recon import eval_data, align_to_world, shaded_voxels
+from fastcore.script import Param
+from gen3d_nb.cli import run_cli
+from gen3d_nb.voxgan.evaluate import load_recon, eval_data, align_to_world
+from gen3d_nb.viz import render_voxels_shaded
 from gen3d_nb.cameras import unpack_label
+
+def shaded_voxels(occ, c2w, K, res):
+    "Depth-shaded renders of voxels, with the near/far range of the model's cameras (as the training snapshots)."
+    rho = c2w[:, :3, 3].norm(dim=-1).mean().item()
+    return render_voxels_shaded(occ, c2w, K, res, shading='depth', near=rho - 0.6, far=rho + 0.6)
 
 def predictions(ckpt, data, n=6, res=64):
     G, cfg = load_recon(ckpt)
@@ -36,19 +43,21 @@ def predictions(ckpt, data, n=6, res=64):
             rows += list(shaded_voxels(g[i:i + 1].expand(4, -1, -1, -1, -1), *cams, res))
     return torch.stack(rows).clamp(0, 1)
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', required=True); p.add_argument('--pred', required=True, help='run folder or checkpoint')
-    p.add_argument('--curves', nargs='*', default=[]); p.add_argument('--names', nargs='*', default=None)
-    p.add_argument('--n', type=int, default=6); p.add_argument('--outdir', default='nbs/images')
-    a = p.parse_args(argv)
-    out = Path(a.outdir); out.mkdir(parents=True, exist_ok=True)
-    save_image(predictions(a.pred, a.data, a.n), out / 'voxrecon_predictions.png', nrow=11, padding=1, pad_value=1.)
-    if a.curves:
-        names = a.names or [Path(c).name for c in a.curves]
+def main(data:Param('the dataset the run was trained on (folder or synthetic name)', str, required=True)=None,
+         pred:Param('run folder or checkpoint whose held-out predictions are drawn', str, required=True)=None,
+         curves:Param('run folders whose eval.jsonl learning curves are gathered', str, nargs='*')=None,
+         names:Param('names of those runs (default: their folder names)', str, nargs='*')=None,
+         n:int=6,               # held-out images in the figure
+         outdir:str='nbs/images', # where the figure and curves go
+        ):
+    "Write voxrecon_predictions.png (and voxrecon_curves.json) for the 20a_voxrecon notebook."
+    out = Path(outdir); out.mkdir(parents=True, exist_ok=True)
+    save_image(predictions(pred, data, n), out / 'voxrecon_predictions.png', nrow=11, padding=1, pad_value=1.)
+    if curves:
+        names = names or [Path(c).name for c in curves]
         cur = {nm: [{k: r[k] for k in ('step', 'iou3d', 'iou3d_canon')} for r in map(json.loads, open(Path(c) / 'eval.jsonl'))]
-               for nm, c in zip(names, a.curves)}
+               for nm, c in zip(names, curves)}
         (out / 'voxrecon_curves.json').write_text(json.dumps(cur, indent=0))
-    print('wrote', out / 'voxrecon_predictions.png', *( [out / 'voxrecon_curves.json'] if a.curves else []))
+    print('wrote', out / 'voxrecon_predictions.png', *([out / 'voxrecon_curves.json'] if curves else []))
 
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__': run_cli(main)
