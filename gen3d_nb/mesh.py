@@ -17,7 +17,7 @@ from .raster import render_mesh
 __all__ = ['Meshes', 'icosphere', 'uv_sphere', 'face_normals', 'face_areas', 'vertex_normals', 'sample_points', 'laplacian',
            'laplacian_smoothing', 'edge_length_loss', 'face_pairs', 'normal_consistency', 'flatness_loss', 'cubify',
            'marching_cubes', 'mesh_chamfer', 'save_obj', 'load_obj', 'save_ply', 'load_ply', 'render_meshes',
-           'plot_k3d']
+           'plot_k3d', 'write_mrc', 'read_mrc']
 
 # %% ../nbs/11_mesh.ipynb #7e00213f
 def _as_list(x, B:int|None, name:str):
@@ -524,3 +524,25 @@ def plot_k3d(meshes:Meshes,
     plot = k3d.plot(**plot_kw)
     plot += k3d.mesh(v, f, color=color, wireframe=wireframe, **kw)
     return plot
+
+# %% ../nbs/11_mesh.ipynb #61da7ae0
+def write_mrc(grid:torch.Tensor|np.ndarray, # (N, N, N) axes (z, y, x)
+              path:str|Path,
+              voxel_size:float=1.,          # world units per voxel
+             )->Path:
+    "Write a density grid as an .mrc volume (float32), atomically."
+    import mrcfile
+    a = np.ascontiguousarray(np.asarray(grid, dtype=np.float32))
+    if a.ndim != 3: raise ValueError(f'grid must be 3-D (z, y, x), got shape {a.shape}')
+    def write(tmp):
+        with mrcfile.new(tmp, overwrite=True) as m: m.set_data(a); m.voxel_size = voxel_size
+    return atomic_write(path, write)
+
+def read_mrc(path:str|Path)->tuple: # (grid (N,N,N) float32 numpy, voxel_size float)
+    "Read an .mrc volume; a clear error names a missing or unreadable file."
+    import mrcfile
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f'{path}: no such .mrc file')
+    try:
+        with mrcfile.open(path, permissive=False) as m: return m.data.astype(np.float32).copy(), float(m.voxel_size.x)
+    except ValueError as e: raise ValueError(f'{path}: not a readable .mrc file ({e})') from None

@@ -139,6 +139,24 @@ def sample_grid(vox:torch.Tensor,       # (B,C,D,H,W) voxel grid, axes (z, y, x)
 # %% ../nbs/03_render.ipynb #8582f7c7
 _NEG = -1e30  # a raw density that every built-in activation maps to 0
 
+def _compositor(compositor, white_bg:bool, composite_kwargs:dict|None)->tuple: # (composite function, its keyword arguments)
+    "The compositor to call and its arguments ('nerf', 'mip' or a callable)."
+    kw = dict(composite_kwargs or {})
+    if compositor == 'nerf': kw.setdefault('background', 'white' if white_bg else 'none'); return composite_nerf, kw
+    if compositor == 'mip':  # per-ray depth clamp: EG3D's global one would depend on the chunk
+        kw.setdefault('white_bg', white_bg); kw.setdefault('depth_clamp', 'ray'); return composite_mip, kw
+    if callable(compositor): return compositor, kw
+    raise ValueError(f"compositor must be 'nerf', 'mip' or a callable, got {compositor!r}")
+
+def _query(field_fn:Callable, o, dv, z, hit, mask_miss:bool)->tuple: # rgb (B,c,S,C), sigma (B,c,S)
+    "Evaluate the field at the samples `z` (B,c,S) of rays `o`, `dv` (B,c,3); rays that miss the box get no density."
+    B, c, S = z.shape
+    pts = (o[:, :, None] + z[..., None] * dv[:, :, None]).reshape(B, c * S, 3)             # (B, c*S, 3)
+    rgb, sigma = field_fn(pts, dv[:, :, None].expand(-1, -1, S, -1).reshape(B, c * S, 3))
+    rgb, sigma = rgb.reshape(B, c, S, -1), sigma.reshape(B, c, S)                           # (B, c, S, C), (B, c, S)
+    if mask_miss: sigma = torch.where(hit[..., None], sigma, torch.full_like(sigma, _NEG))
+    return rgb, sigma
+
 def render_rays(field_fn:Callable,     # (pts (B,N,3), dirs (B,N,3)) -> (rgb (B,N,C), sigma (B,N))
                 origins:torch.Tensor,  # (B,R,3) ray origins (world)
                 dirs:torch.Tensor,     # (B,R,3) unit ray directions (world)
@@ -161,59 +179,40 @@ def render_rays(field_fn:Callable,     # (pts (B,N,3), dirs (B,N,3)) -> (rgb (B,
     "Render rays through a field with stratified (+ optional importance) sampling, in bounded-memory chunks."
     d = assert_shape(origins, ('B', 'R', 3), 'origins'); assert_shape(dirs, ('B', 'R', 3), 'dirs', dims=d)
     B, R = origins.shape[:2]
-    kw = dict(composite_kwargs or {})
-    if compositor == 'nerf': comp = composite_nerf; kw.setdefault('background', 'white' if white_bg else 'none')
-    elif compositor == 'mip':  # per-ray depth clamp: EG3D's global one would depend on the chunk
-        comp = composite_mip; kw.setdefault('white_bg', white_bg); kw.setdefault('depth_clamp', 'ray')
-    elif callable(compositor): comp = compositor
-    else: raise ValueError(f"compositor must be 'nerf', 'mip' or a callable, got {compositor!r}")
+    comp, kw = _compositor(compositor, white_bg, composite_kwargs)
     importance = importance or ('eg3d' if compositor == 'mip' else 'nerf')
     if importance not in ('nerf', 'eg3d'): raise ValueError(f"importance must be 'nerf' or 'eg3d', got {importance!r}")
     sample_fine = importance_eg3d if importance == 'eg3d' else importance_nerf
     ray_kw = dict(ray_kwargs or {})
     for k, v in ray_kw.items(): assert_shape(v, ('B', 'R') + (None,) * max(v.ndim - 2, 0), f'ray_kwargs[{k!r}]', dims=dict(d))
+    # Section. Coarse samples and the importance draws, all up front (cheap: B*R*S numbers), so chunking cannot change them.
     if z is not None:
         assert_shape(z, ('B', 'R', None), 'z', dims=dict(d))
         z_all, hit = z, torch.ones(B, R, dtype=torch.bool, device=z.device)
     else:
         t_near, t_far, hit = ray_bounds(origins, dirs, near, far, box)
-        # all random draws up front (cheap: B*R*S numbers), so chunking cannot change them
         z_all = stratified(t_near, t_far, n_samples, jitter, generator)                   # (B, R, S)
-    u_all = None
+    u_all, g = None, generator
     if n_importance > 0 and not deterministic:
-        g = generator
         u_all = (torch.rand((B, R, n_importance), generator=g, dtype=z_all.dtype, device=g.device).to(z_all.device)
                  if g is not None else torch.rand((B, R, n_importance), dtype=z_all.dtype, device=z_all.device))
     mask_miss = z is None and (near is None or far is None) and comp in (composite_nerf, composite_mip)
-
-    def field(o, dv, z, h):                                                               # (B,c,3), (B,c,3), (B,c,S), (B,c)
-        c, S = z.shape[1:]
-        pts = (o[:, :, None] + z[..., None] * dv[:, :, None]).reshape(B, c * S, 3)         # (B, c*S, 3)
-        rgb, sigma = field_fn(pts, dv[:, :, None].expand(-1, -1, S, -1).reshape(B, c * S, 3))
-        rgb, sigma = rgb.reshape(B, c, S, -1), sigma.reshape(B, c, S)                       # (B, c, S, C), (B, c, S)
-        if mask_miss: sigma = torch.where(h[..., None], sigma, torch.full_like(sigma, _NEG))
-        return rgb, sigma
-
-    outs = []
-    step = R if chunk is None else max(1, int(chunk))
+    # Section. Chunks of rays: coarse pass, then the fine pass on the merged samples.
+    outs, step = [], R if chunk is None else max(1, int(chunk))
     for s in range(0, R, step):
         sl = slice(s, min(s + step, R))
         o, dv, zc, h = origins[:, sl], dirs[:, sl], z_all[:, sl], hit[:, sl]
         kw_c = dict(kw, **{k: v[:, sl] for k, v in ray_kw.items()})
-        rgb, sigma = field(o, dv, zc, h)
+        rgb, sigma = _query(field_fn, o, dv, zc, h, mask_miss)
         res = comp(rgb, sigma, zc, **kw_c)
         if n_importance > 0:
             u = None if u_all is None else u_all[:, sl]
             z_f = sample_fine(zc, res['weights'], n_importance, deterministic=deterministic, u=u)  # (B, c, n_importance)
-            rgb_f, sigma_f = field(o, dv, z_f, h)
+            rgb_f, sigma_f = _query(field_fn, o, dv, z_f, h, mask_miss)
             zc, sigma, rgb = merge_samples(zc, z_f, (sigma, sigma_f), (rgb, rgb_f))
             res = comp(rgb, sigma, zc, **kw_c)
-        res = {k: v for k, v in res.items() if isinstance(v, torch.Tensor)}
-        res['z'] = zc
-        outs.append(res)
-    out = {k: torch.cat([o_[k] for o_ in outs], 1) for k in outs[0]}
-    out['hit'] = hit
-    return out
+        outs.append({**{k: v for k, v in res.items() if isinstance(v, torch.Tensor)}, 'z': zc})
+    return {**{k: torch.cat([o_[k] for o_ in outs], 1) for k in outs[0]}, 'hit': hit}
 
 # %% ../nbs/03_render.ipynb #4faf7e9f
 def sphere_field(pts:torch.Tensor,  # (B,N,3) world points

@@ -22,13 +22,13 @@ from .gan import EMA, ema_decay_from_halflife
 from .cli import run_cli, known_error
 
 # %% auto #0
-__all__ = ['MODELS', 'AMP_INIT_SCALE', 'AMP_GROWTH_INTERVAL', 'CKPT_FORMAT', 'RunConfig', 'TrainConfig', 'check_config',
-           'apply_overrides', 'config_from_dict', 'Stage', 'validate_stages', 'stage_index', 'stage_at', 'fade_weight',
-           'lr_schedule', 'default_lr_at', 'register_model', 'get_family', 'get_config', 'NonFiniteError',
-           'TrainContext', 'batch_at', 'nimg_at', 'step_indices', 'StepBatchSampler', 'list_checkpoints',
-           'find_checkpoint', 'tensor_checksum', 'checkpoint_dict', 'save_checkpoint', 'load_checkpoint',
-           'latest_intact_checkpoint', 'dist_env', 'make_context', 'set_learning_rates', 'run_step',
-           'TrainingInterrupted', 'fit', 'train', 'main']
+__all__ = ['MODELS', 'AMP_INIT_SCALE', 'AMP_GROWTH_INTERVAL', 'CKPT_FORMAT', 'RunConfig', 'TrainConfig', 'require_positive',
+           'check_config', 'apply_overrides', 'config_from_dict', 'Stage', 'validate_stages', 'stage_index', 'stage_at',
+           'fade_weight', 'lr_schedule', 'default_lr_at', 'register_model', 'get_family', 'get_config',
+           'NonFiniteError', 'TrainContext', 'batch_at', 'nimg_at', 'step_indices', 'StepBatchSampler',
+           'list_checkpoints', 'find_checkpoint', 'tensor_checksum', 'checkpoint_dict', 'save_checkpoint',
+           'load_checkpoint', 'latest_intact_checkpoint', 'save_weights', 'dist_env', 'make_context',
+           'set_learning_rates', 'save_random_checkpoint', 'run_step', 'TrainingInterrupted', 'fit', 'train', 'main']
 
 # %% ../nbs/08_train.ipynb #63038e72
 @dataclass
@@ -71,6 +71,21 @@ class TrainConfig:
     run:RunConfig=field(default_factory=RunConfig) # run options (output folder, logging, snapshots, workers)
 
 # %% ../nbs/08_train.ipynb #1b38092e
+def _numbers(cfg, prefix:str='')->list: # [(dotted key, float)] of every number field, in sub-configs and tuples too
+    out = []
+    for f in fields(cfg):
+        v, key = getattr(cfg, f.name), prefix + f.name
+        if dataclasses.is_dataclass(v): out += _numbers(v, key + '.')
+        elif isinstance(v, (int, float)) and not isinstance(v, bool): out.append((key, float(v)))
+        elif isinstance(v, (tuple, list)): out += [(f'{key}[{i}]', float(x)) for i, x in enumerate(v) if isinstance(x, (int, float)) and not isinstance(x, bool)]
+    return out
+
+def require_positive(cfg, *names:str, minimum:float=1):
+    "Raise a `ValueError` naming the field unless each named field of `cfg` is None or >= `minimum` (sizes, counts)."
+    for n in names:
+        v = getattr(cfg, n)
+        if v is not None and not v >= minimum: raise ValueError(f'{type(cfg).__name__}.{n} must be >= {minimum}, got {v}')
+
 def check_config(cfg:TrainConfig, # the config to check
                  world_size:int=1, # processes that will share the batch
                 )->TrainConfig:
@@ -90,6 +105,8 @@ def check_config(cfg:TrainConfig, # the config to check
     need(run.best_mode in ('max', 'min'), f"run.best_mode must be 'max' or 'min', got {run.best_mode!r}")
     need(run.snap >= 0 and run.log_every >= 1, f'run.snap must be >= 0 and run.log_every >= 1, got {run.snap}, {run.log_every}')
     need(run.workers >= 0, f'run.workers must be >= 0, got {run.workers}')
+    for key, v in _numbers(cfg):  # NaN/inf never make sense as a setting, in any family or sub-config
+        need(math.isfinite(v), f'{key} must be a finite number, got {v}')
     if getattr(cfg, 'stages', None) is not None:
         for k, s in enumerate(validate_stages(cfg.stages)):  # a stage after `iters` is allowed: a shortened run of a long curriculum
             b = s.batch_size or cfg.batch
@@ -620,6 +637,19 @@ def latest_intact_checkpoint(folder:str|Path, # a run folder
             say(f'--resume auto: skipping {path.name}: {e}')
     return None, None
 
+def save_weights(path:str|Path,     # output .pt file
+                 cfg,               # the config (a dataclass) or its `asdict` form
+                 models:dict,       # name -> state dict (e.g. {'G': ...}), or name -> nn.Module
+                 ema:dict|None=None, # G_ema's state dict (None: no EMA)
+                 step:int=0,        # the training step the weights are from
+                )->Path:
+    "Write weights alone (no optimiser state) as a checkpoint `load_checkpoint` accepts: random-weight tests, slim demo fixtures."
+    sd = {n: (m.state_dict() if isinstance(m, nn.Module) else m) for n, m in models.items()}
+    d = cfg if isinstance(cfg, dict) else asdict(cfg)
+    ck = {'format': CKPT_FORMAT, 'family': d['model'], 'step': step, 'cfg': d, 'models': sd, 'opts': {}, 'ema': ema}
+    ck['checksum'] = tensor_checksum([ck['models'], ck['ema'], ck['opts']])
+    return _write_checkpoint(ck, Path(path))
+
 # %% ../nbs/08_train.ipynb #10fd4c4b
 def dist_env()->tuple:
     "(rank, world_size, local_rank) from torchrun's environment variables (0, 1, 0 when absent)."
@@ -699,6 +729,17 @@ def set_learning_rates(ctx:TrainContext, step:int):
         lr = lr_at(ctx.cfg, name, step)
         for g in opt.param_groups: g['lr'] = lr * g.get('lr_mult', 1.0)
 
+def save_random_checkpoint(path:str|Path,   # output .pt file
+                           preset:str='tiny', # key of the family's PRESETS
+                           seed:int=0,        # initialisation seed
+                           *, model:str,      # the family
+                           **changes,         # config fields to change
+                          )->Path:
+    "The weights a run starts from (`make_context`: models, EMA, the family's `setup`) as a checkpoint, for tests and demos of scripts."
+    cfg = dataclasses.replace(get_config(model, preset), seed=seed, **changes)
+    ctx = make_context(cfg, 'cpu')
+    return save_weights(path, cfg, ctx.models, ema=ctx.ema.state_dict() if ctx.ema is not None else None)
+
 def run_step(ctx:TrainContext, # context at step ctx.steps_done
              batch,            # this process's batch for the step (on ctx.device)
             )->dict:           # the family's logs, averaged over micro-batches
@@ -717,7 +758,7 @@ def run_step(ctx:TrainContext, # context at step ctx.steps_done
     ctx.steps_done = step + 1
     return logs
 
-# %% ../nbs/08_train.ipynb #e68247f9
+# %% ../nbs/08_train.ipynb #7b913c73
 class TrainingInterrupted(Exception):
     "Training stopped by SIGINT (Ctrl-C) or SIGTERM after writing a checkpoint; `exit_code` is 130 or 143."
     def __init__(self, msg:str, signum:int):
@@ -814,7 +855,7 @@ def _interrupt(ctx:TrainContext, signum:int):
     raise TrainingInterrupted(f'{name} at step {ctx.steps_done}: wrote {path or ctx.outdir}; continue with the same command '
                               f'plus --resume auto (outdir {ctx.outdir})', signum)
 
-# %% ../nbs/08_train.ipynb #ca5d0b52
+# %% ../nbs/08_train.ipynb #4b3f57a0
 def fit(cfg:TrainConfig,          # the run's config (a family's TrainConfig subclass)
         outdir:str|Path|None=None, # output folder (default cfg.run.outdir)
         resume:str|Path|None=None, # None | 'auto' | a run folder | a ckpt file (another run's = finetune)
@@ -847,8 +888,10 @@ def fit(cfg:TrainConfig,          # the run's config (a family's TrainConfig sub
         sums, t0 = {'_n': 0}, time.perf_counter()
         # Section. The loop: a step, the log line every `log_every` steps, a snapshot + checkpoint every `snap` steps;
         # SIGINT/SIGTERM end the current step, write a checkpoint and stop.
+        # Why keep the global RNG around iter(): the loader draws a worker seed from it, which would put a resumed run one draw ahead.
+        rng = torch.get_rng_state(); batches = iter(loader); torch.set_rng_state(rng)
         with _StopOnSignal() as stop:
-            for batch in loader:
+            for batch in batches:
                 for k, v in run_step(ctx, _to(batch, device)).items(): sums[k] = sums.get(k, 0.0) + v
                 sums['_n'] += 1; bar.update(1)
                 if ctx.steps_done % run.log_every == 0 or ctx.steps_done == cfg.iters:

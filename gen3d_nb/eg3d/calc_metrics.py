@@ -12,7 +12,7 @@ from ..core import get_device, atomic_write, to_unit
 from ..cli import run_cli
 from ..metrics import feature_stats, fid_from_features, kid_from_features
 from ..synthetic import synthetic_dataset
-from ..pigan.eval_metrics import load_inception, inception_outputs, inception_score
+from ..metrics import load_inception, inception_outputs, inception_score
 from .triplane import TriPlaneGenerator
 from .model import EG3DConfig, EG3DDataset
 from .inference import load_generator, synthesize

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from ..core import get_device, save_image, to_unit
 from ..cli import run_cli, cli_param
 from ..mesh import marching_cubes, save_ply
-from ..pigan.extract_shapes import write_mrc
+from ..mesh import write_mrc
 from .triplane import TriPlaneGenerator
 from .model import EG3DConfig
 from .fast_render import plane_taps, plane_table, osg_decode

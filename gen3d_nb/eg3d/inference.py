@@ -4,7 +4,7 @@
 
 # %% ../../nbs/22_eg3d_e_inference.ipynb #e8c9eb1e
 from __future__ import annotations
-import dataclasses, math, re
+import dataclasses, functools, math, re
 from pathlib import Path
 from typing import Literal
 import numpy as np
@@ -15,14 +15,14 @@ from ..cameras import eg3d_lookat_c2w, eg3d_fov_to_intrinsics, pack_label
 from ..rays import get_rays
 from ..data import PosedImageDataset
 from ..synthetic import synthetic_dataset
-from ..train import CKPT_FORMAT, load_checkpoint, config_from_dict, tensor_checksum
+from ..train import CKPT_FORMAT, load_checkpoint, config_from_dict, save_random_checkpoint
 from .stylegan2 import precision_scope
 from .triplane import TriPlaneGenerator, render_triplane
 from .model import EG3DConfig, PRESETS, build
 from .fast_render import render_triplane_fast
 
 # %% auto #0
-__all__ = ['EG3D_FOV_DEG', 'load_generator', 'build_generator', 'random_checkpoint', 'parse_seeds', 'seed_latents',
+__all__ = ['random_checkpoint', 'EG3D_FOV_DEG', 'load_generator', 'build_generator', 'parse_seeds', 'seed_latents',
            'default_intrinsics', 'camera_labels', 'synthesize', 'depth_to_unit', 'render_seeds']
 
 # %% ../../nbs/22_eg3d_e_inference.ipynb #46dce1da
@@ -54,18 +54,7 @@ def build_generator(cfg:EG3DConfig)->TriPlaneGenerator:
     "The generator the family's `build` makes for `cfg` (in training mode, on the CPU)."
     return build(cfg)['G']
 
-def random_checkpoint(path:str|Path,      # output .pt file
-                      preset:str='tiny',  # key of PRESETS
-                      seed:int=0,         # weight initialisation seed
-                      **changes,          # EG3DConfig fields to change
-                     )->Path:
-    "Write an EG3D checkpoint of randomly initialised networks in the engine's format (for tests and demos)."
-    cfg = dataclasses.replace(PRESETS[preset](), **changes)
-    torch.manual_seed(seed); models = build(cfg)
-    sd = {k: m.state_dict() for k, m in models.items()}
-    ck = {'format': CKPT_FORMAT, 'family': cfg.model, 'step': 0, 'cfg': dataclasses.asdict(cfg), 'models': sd, 'opts': {},
-          'ema': sd['G'], 'scaler': {}, 'ada': None, 'state': {}, 'skipped': {}, 'world_size': 1, 'rng': []}
-    return save_state({**ck, 'checksum': tensor_checksum([ck['models'], ck['ema'], ck['opts']])}, path)
+random_checkpoint = functools.partial(save_random_checkpoint, model='eg3d')  # (path, preset='tiny', seed=0, **changes): random weights
 
 # %% ../../nbs/22_eg3d_e_inference.ipynb #3c3e0cf5
 def parse_seeds(text:str|int|list, # '0-3,7', 5, or a list of ints

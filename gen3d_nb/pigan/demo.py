@@ -6,8 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import torch
-from ..core import atomic_write
-from ..train import load_checkpoint, tensor_checksum, CKPT_FORMAT
+from ..train import load_checkpoint, save_weights
 from .model import load_generator
 
 # %% auto #0
@@ -22,8 +21,4 @@ def slim_checkpoint(src:str|Path,      # a pi-GAN training checkpoint (ckpt_*.pt
     ck = load_checkpoint(src)
     load_generator(src)                                  # a clear error unless it is a pi-GAN checkpoint with G_ema
     ema = {k: (v.half() if half and v.is_floating_point() else v).clone() for k, v in ck['ema'].items()}
-    slim = dict(format=CKPT_FORMAT, family=ck['family'], step=ck['step'], cfg=ck['cfg'], models=dict(G=ema), opts={}, ema=ema)
-    slim['checksum'] = tensor_checksum([slim['models'], slim['ema'], slim['opts']])
-    dst = Path(dst); dst.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(dst, lambda tmp: torch.save(slim, tmp))
-    return dst
+    return save_weights(dst, ck['cfg'], {'G': ema}, ema=ema, step=ck['step'])

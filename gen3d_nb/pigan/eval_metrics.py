@@ -13,65 +13,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from ..core import get_device, atomic_write
 from ..cli import run_cli, cli_param
-from ..metrics import feature_stats, fid_from_features, kid_from_features
+from ..metrics import feature_stats, fid_from_features, kid_from_features, load_inception, inception_outputs, inception_score
 from ..data import ImageFolderDataset
 from .networks import PiGANGenerator, sample_pigan_cameras
 from .model import PiGANConfig, load_generator, render_kwargs, builtin_dataset
 
 # %% auto #0
-__all__ = ['load_inception', 'inception_outputs', 'inception_score', 'jpeg_roundtrip', 'real_images', 'generated_images',
-           'compute_metrics', 'describe', 'main']
-
-# %% ../../nbs/21f_pigan_eval_metrics.ipynb #d6b4c2fc
-def load_inception(path:str|Path,   # state dict of torchvision.models.inception_v3 (a .pt/.pth file)
-                   device='cpu',
-                  )->torch.nn.Module:# Inception-v3 in eval mode
-    "Build torchvision's Inception-v3 and load its weights from a file; clear errors name the file."
-    try: from torchvision.models import inception_v3
-    except ImportError: raise ImportError('eval_metrics needs torchvision for Inception-v3: pip install torchvision') from None
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'{path}: no such Inception weights file (--inception)')
-    try: sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f'{path}: not a readable state dict ({type(e).__name__}: {e})') from None
-    if isinstance(sd, dict) and not any(torch.is_tensor(v) for v in sd.values()):
-        sd = sd.get('state_dict', sd.get('model', sd))       # a dict wrapping the state dict
-    if not isinstance(sd, dict) or 'fc.weight' not in sd:
-        raise ValueError(f'{path}: not an Inception-v3 state dict (no fc.weight); save inception_v3(...).state_dict()')
-    net = inception_v3(weights=None, aux_logits=any(k.startswith('AuxLogits.') for k in sd), init_weights=False,
-                       num_classes=sd['fc.weight'].shape[0], transform_input=False)
-    try: net.load_state_dict(sd)
-    except RuntimeError as e: raise ValueError(f'{path}: weights do not fit torchvision inception_v3: {str(e)[:300]}') from None
-    return net.to(device).eval()
-
-@torch.no_grad()
-def inception_outputs(net:torch.nn.Module,  # from `load_inception`
-                      imgs:torch.Tensor,    # (N,3,H,W) in [0,1]
-                      batch:int=32,
-                     )->tuple:              # pool features (N, 2048) float64, logits (N, classes) float64
-    "2048-d pool features and class logits of images."
-    pools, logits, feat = [], [], {}
-    h = net.avgpool.register_forward_hook(lambda m, i, o: feat.__setitem__('pool', o.flatten(1)))
-    p = next(net.parameters())
-    try:
-        for s in range(0, len(imgs), batch):
-            x = imgs[s:s + batch].to(p).clamp(0, 1)
-            x = F.interpolate(x, size=(299, 299), mode='bilinear', align_corners=False) * 2 - 1   # (b, 3, 299, 299)
-            logits.append(net(x).double().cpu()); pools.append(feat['pool'].double().cpu())
-    finally: h.remove()
-    return torch.cat(pools), torch.cat(logits)
-
-def inception_score(logits:torch.Tensor,  # (N, classes)
-                    splits:int=10,        # IS is averaged over this many disjoint splits
-                   )->tuple:              # (mean, std) over the splits
-    "Inception score exp(E_x KL(p(y|x) || p(y))) per split."
-    # formula: toshas/torch-fidelity torch_fidelity/metric_isc.py isc_features_to_metric (splits, mean and std)
-    if logits.ndim != 2 or len(logits) < splits: raise ValueError(f'logits must be (N, classes) with N >= splits={splits}, got {tuple(logits.shape)}')
-    logp = torch.log_softmax(logits.double(), 1)
-    scores = []
-    for part in torch.tensor_split(logp, splits):
-        py = torch.logsumexp(part, 0) - math.log(len(part))                     # log p(y) of the split
-        scores.append(float(((part.exp() * (part - py)).sum(1).mean()).exp()))
-    return float(np.mean(scores)), float(np.std(scores))
+__all__ = ['jpeg_roundtrip', 'real_images', 'generated_images', 'compute_metrics', 'describe', 'main']
 
 # %% ../../nbs/21f_pigan_eval_metrics.ipynb #761ddfd2
 def jpeg_roundtrip(imgs:torch.Tensor,  # (N,3,H,W) in [0,1]

@@ -11,12 +11,12 @@ import torch
 from tqdm.auto import tqdm
 from ..core import get_device, atomic_write
 from ..cli import run_cli, cli_param
+from ..mesh import marching_cubes, save_ply, load_ply, write_mrc, read_mrc
 from .networks import PiGANGenerator, LOCKED_VIEW_DIR, seed_latents
 from .model import PiGANConfig, load_generator
 
 # %% auto #0
-__all__ = ['grid_points', 'default_cube_size', 'query_field', 'density_grid', 'write_mrc', 'read_mrc', 'extract_mesh',
-           'write_ply', 'read_ply', 'main']
+__all__ = ['grid_points', 'default_cube_size', 'query_field', 'density_grid', 'extract_mesh', 'main']
 
 # %% ../../nbs/21d_pigan_extract_shapes.ipynb #258620f2
 def grid_points(resolution:int,          # N: voxels per side
@@ -68,113 +68,15 @@ def density_grid(G:PiGANGenerator,
     f, ph = G.truncate(*G.mapping(seed_latents([seed], G.z_dim, p.device, p.dtype)), psi)
     return query_field(G, f, ph, grid_points(resolution, cube_size), chunk, progress)[0]
 
-# %% ../../nbs/21d_pigan_extract_shapes.ipynb #61da7ae0
-def write_mrc(grid:torch.Tensor|np.ndarray, # (N, N, N) axes (z, y, x)
-              path:str|Path,
-              voxel_size:float=1.,          # world units per voxel
-             )->Path:
-    "Write a density grid as an .mrc volume (float32), atomically."
-    import mrcfile
-    a = np.ascontiguousarray(np.asarray(grid, dtype=np.float32))
-    if a.ndim != 3: raise ValueError(f'grid must be 3-D (z, y, x), got shape {a.shape}')
-    def write(tmp):
-        with mrcfile.new(tmp, overwrite=True) as m: m.set_data(a); m.voxel_size = voxel_size
-    return atomic_write(path, write)
-
-def read_mrc(path:str|Path)->tuple: # (grid (N,N,N) float32 numpy, voxel_size float)
-    "Read an .mrc volume; a clear error names a missing or unreadable file."
-    import mrcfile
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'{path}: no such .mrc file')
-    try:
-        with mrcfile.open(path, permissive=False) as m: return m.data.astype(np.float32).copy(), float(m.voxel_size.x)
-    except ValueError as e: raise ValueError(f'{path}: not a readable .mrc file ({e})') from None
-
 # %% ../../nbs/21d_pigan_extract_shapes.ipynb #27e91cc8
 def extract_mesh(grid:torch.Tensor|np.ndarray, # (N, N, N) density, axes (z, y, x), voxel centres as `grid_points`
                  level:float,                  # iso-level (pi-GAN: about 10 on its raw density)
                  cube_size:float,              # side of the cube the grid spans (world units)
                  close:bool=True,              # pad with empty space so the surface is closed at the cube's faces
                 )->tuple:                      # verts (V,3) float32 world (x,y,z), faces (F,3) int64 (outward, counter-clockwise)
-    "Marching-cubes surface {density = level} of a grid, in world coordinates."
-    from skimage.measure import marching_cubes
-    a = np.asarray(grid, dtype=np.float32)
-    if a.ndim != 3: raise ValueError(f'grid must be 3-D (z, y, x), got shape {a.shape}')
-    lo, hi = float(a.min()), float(a.max())
-    if not lo < level < hi:
-        raise ValueError(f'level {level:g} is outside the density range ({lo:.4g}, {hi:.4g}) of the grid: no surface; pick a level inside it')
-    pad = 1 if close else 0
-    if close: a = np.pad(a, 1, constant_values=min(lo, level) - 1.)
-    vs = cube_size / grid.shape[-1]
-    # gradient_direction='descent' (density grows inward): in index space (z,y,x) skimage's triangles are clockwise
-    # seen from outside; the swap to (x,y,z) is a reflection, which makes them counter-clockwise (outward normals)
-    verts, faces, _, _ = marching_cubes(a, level=level, gradient_direction='descent')
-    xyz = (verts[:, ::-1] - pad + 0.5) * vs - cube_size / 2                  # (V, 3) index (z,y,x) -> world (x,y,z)
-    return xyz.astype(np.float32), faces.astype(np.int64)
-
-def write_ply(path:str|Path,
-              verts:np.ndarray,              # (V, 3) float positions
-              faces:np.ndarray,              # (F, 3) int vertex indices
-              colors:np.ndarray|None=None,   # (V, 3) uint8 (or float in [0,1]) vertex colours
-              binary:bool=True,              # binary little-endian (compact) or ascii (readable)
-             )->Path:
-    "Write a triangle mesh as PLY (what MeshLab, Blender, k3d and trimesh read), atomically."
-    v = np.asarray(verts, np.float32); f = np.asarray(faces, np.int32)
-    if v.ndim != 2 or v.shape[1] != 3: raise ValueError(f'verts must be (V, 3), got {v.shape}')
-    if f.ndim != 2 or f.shape[1] != 3: raise ValueError(f'faces must be (F, 3), got {f.shape}')
-    if len(f) and (f.min() < 0 or f.max() >= len(v)): raise ValueError(f'faces index vertices outside [0, {len(v)})')
-    if colors is not None:
-        c = np.asarray(colors)
-        c = (np.clip(c, 0, 1) * 255).round().astype(np.uint8) if c.dtype.kind == 'f' else c.astype(np.uint8)
-        if c.shape != v.shape: raise ValueError(f'colors must be (V, 3) like verts, got {c.shape}')
-    head = ['ply', f'format {"binary_little_endian" if binary else "ascii"} 1.0', 'comment gen3d_nb.pigan.extract_shapes',
-            f'element vertex {len(v)}', 'property float x', 'property float y', 'property float z']
-    if colors is not None: head += ['property uchar red', 'property uchar green', 'property uchar blue']
-    head += [f'element face {len(f)}', 'property list uchar int vertex_indices', 'end_header']
-    header = ('\n'.join(head) + '\n').encode('ascii')
-    def write(tmp):
-        with open(tmp, 'wb') as fh:
-            fh.write(header)
-            if binary:
-                vt = [('p', '<f4', (3,))] + ([('c', 'u1', (3,))] if colors is not None else [])
-                va = np.empty(len(v), dtype=vt); va['p'] = v
-                if colors is not None: va['c'] = c
-                fh.write(va.tobytes())
-                fa = np.empty(len(f), dtype=[('n', 'u1'), ('i', '<i4', (3,))]); fa['n'] = 3; fa['i'] = f
-                fh.write(fa.tobytes())
-            else:
-                for k in range(len(v)):
-                    fh.write((' '.join(f'{x:.7g}' for x in v[k]) + ('' if colors is None else ' ' + ' '.join(str(int(x)) for x in c[k])) + '\n').encode())
-                for tri in f: fh.write(f'3 {tri[0]} {tri[1]} {tri[2]}\n'.encode())
-    return atomic_write(path, write)
-
-def read_ply(path:str|Path)->dict: # {'verts' (V,3) float32, 'faces' (F,3) int64, 'colors' (V,3) uint8 or None}
-    "Read a triangle-mesh PLY written by `write_ply` (binary little-endian or ascii; x y z [red green blue])."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'{path}: no such .ply file')
-    data = path.read_bytes()
-    end = data.find(b'end_header\n')
-    if not data.startswith(b'ply') or end < 0: raise ValueError(f'{path}: not a PLY file (no ply/end_header)')
-    lines = data[:end].decode('ascii', 'replace').splitlines()
-    fmt = next((l.split()[1] for l in lines if l.startswith('format')), None)
-    nv = next(int(l.split()[2]) for l in lines if l.startswith('element vertex'))
-    nf = next(int(l.split()[2]) for l in lines if l.startswith('element face'))
-    has_c = any(l.strip() == 'property uchar red' for l in lines)
-    body = data[end + len(b'end_header\n'):]
-    try:
-        if fmt == 'binary_little_endian':
-            vt = [('p', '<f4', (3,))] + ([('c', 'u1', (3,))] if has_c else [])
-            va = np.frombuffer(body, dtype=vt, count=nv)
-            fa = np.frombuffer(body, dtype=[('n', 'u1'), ('i', '<i4', (3,))], count=nf, offset=va.nbytes)
-            verts, cols, faces = va['p'].copy(), (va['c'].copy() if has_c else None), fa['i'].astype(np.int64)
-        elif fmt == 'ascii':
-            rows = body.decode().split('\n')
-            va = np.array([r.split() for r in rows[:nv]], dtype=np.float64).reshape(nv, -1)
-            verts, cols = va[:, :3].astype(np.float32), (va[:, 3:6].astype(np.uint8) if has_c else None)
-            faces = np.array([r.split()[1:4] for r in rows[nv:nv + nf]], dtype=np.int64).reshape(nf, 3)
-        else: raise ValueError(f'unsupported PLY format {fmt!r}')
-    except ValueError as e: raise ValueError(f'{path}: unreadable PLY body ({e})') from None
-    return {'verts': verts, 'faces': faces, 'colors': cols}
+    "Marching-cubes surface {density = level} of a grid, in world coordinates (`gen3d_nb.mesh.marching_cubes`, density inside)."
+    m = marching_cubes(torch.as_tensor(np.asarray(grid, dtype=np.float32)), level, box=cube_size, inside='above', close=close)
+    return m.verts_packed().numpy(), m.faces_packed().numpy()
 
 # %% ../../nbs/21d_pigan_extract_shapes.ipynb #fe6afc0d
 def main(ckpt:str,                     # a pi-GAN checkpoint (ckpt_*.pt of gen3d_nb.train)
@@ -186,7 +88,7 @@ def main(ckpt:str,                     # a pi-GAN checkpoint (ckpt_*.pt of gen3d
          psi:float=0.5,                # truncation (pi-GAN extract_shapes: 0.5)
          level:float=10.,              # marching-cubes level on the raw density
          chunk:int=65536,              # points per SIREN pass (bounded memory)
-         ascii:bool=False,             # write ascii PLY (default binary)
+         ascii:bool=False,             # accepted for old command lines: the PLY is always ascii
          no_color:bool=False,          # no vertex colours
          no_close:bool=False,          # leave the surface open where it meets the cube
          which:Literal['ema', 'ema2', 'G']='ema', # weights: G_ema, G_ema2 or the raw generator
@@ -206,7 +108,7 @@ def main(ckpt:str,                     # a pi-GAN checkpoint (ckpt_*.pt of gen3d
         if not no_color:
             f, ph = G.truncate(*G.mapping(seed_latents([s], G.z_dim, p.device, p.dtype)), psi)
             cols = query_field(G, f, ph, torch.from_numpy(V), chunk)[1].numpy()
-        paths.append(write_ply(out / f'{s}.ply', V, Fc, cols, binary=not ascii))
+        paths.append(save_ply(out / f'{s}.ply', V, Fc, cols))
         if not quiet: print(f'seed {s}: {len(V)} vertices, {len(Fc)} triangles, density in [{float(vol.min()):.3g}, {float(vol.max()):.3g}]')
     return paths
 

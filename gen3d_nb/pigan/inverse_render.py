@@ -8,6 +8,7 @@ import json, math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from fastcore.meta import delegates
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,7 @@ from ..cli import run_cli, cli_param
 from ..viz import save_video, VIDEO_FORMATS
 from .networks import PiGANGenerator, pigan_camera
 from .model import PiGANConfig, load_generator, render_kwargs, render_latents
-from .render_video import trajectory
+from .render_video import trajectory, run_options, report
 
 # %% auto #0
 __all__ = ['pose_search', 'Inversion', 'invert', 'load_target', 'fit_video', 'main']
@@ -138,6 +139,7 @@ def fit_video(G:PiGANGenerator, cfg:PiGANConfig, r:Inversion, n_frames:int, size
         frames.append(o['img'][0].add(1).div(2).clamp(0, 1).cpu())
     return torch.stack(frames)
 
+@delegates(run_options)
 def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen3d_nb.train)
          image:str,                      # the image to invert (png/jpg)
          outdir:str='inverse',           # output folder
@@ -154,25 +156,22 @@ def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen
          render_size:int=256,            # side of the video frames
          lock_view_dependence:bool=False,# remove view-dependent effects while fitting
          formats:cli_param('video formats to write (mp4 needs ffmpeg; without it: gif)', str, nargs='+', choices=VIDEO_FORMATS)=('mp4', 'gif'),
-         chunk:int|None=4096,            # rays per pass when rendering the results
-         which:Literal['ema', 'ema2', 'G']='ema', # weights: G_ema, G_ema2 or the raw generator
-         cpu:bool=False,                 # run on the CPU even if CUDA is present
-         quiet:bool=False,               # no progress bars or summary line
+         **kwargs,                       # `render_video.run_options`
         )->list:                         # paths written
     "Fit latents (and the camera pose) of a pi-GAN checkpoint to an image; write the comparison, the fit and a video."
-    G, cfg = load_generator(ckpt, get_device(cpu), which)
+    o = run_options(**kwargs)
+    G, cfg = load_generator(ckpt, get_device(o.cpu), o.which)
     target, out = load_target(image, image_size), Path(output_dir or outdir)
     r = invert(G, cfg, target, n_iters, optimize_pose=not fixed_pose, pose_iters=0 if fixed_pose else pose_iters,
                search=0 if fixed_pose else search, init_yaw=init_yaw, init_pitch=init_pitch, loss=loss,
-               lock_view_dependence=lock_view_dependence, progress=not quiet)
-    fit = render_latents(G, cfg, r.freqs, r.phases, r.yaw, r.pitch, img_size=image_size, lock_view_dependence=lock_view_dependence, chunk=chunk)['img']
+               lock_view_dependence=lock_view_dependence, progress=not o.quiet)
+    fit = render_latents(G, cfg, r.freqs, r.phases, r.yaw, r.pitch, img_size=image_size, lock_view_dependence=lock_view_dependence, chunk=o.chunk)['img']
     paths = [save_image(torch.cat([target, fit.cpu()]).add(1).div(2).clamp(0, 1), out / 'compare.png', nrow=2)]
     paths.append(save_state({'freqs': r.freqs.cpu(), 'phases': r.phases.cpu(), 'yaw': r.yaw, 'pitch': r.pitch}, out / 'inversion.pt'))
     info = {'image': str(image), 'ckpt': str(ckpt), 'yaw': r.yaw, 'pitch': r.pitch, 'final_loss': r.losses[-1] if r.losses else None,
             'losses': r.losses, 'image_size': image_size, 'n_iters': n_iters, 'optimized_pose': not fixed_pose}
     paths.append(atomic_write(out / 'inversion.json', lambda tmp: Path(tmp).write_text(json.dumps(info, indent=1))))
-    if num_frames > 0: paths += save_video(fit_video(G, cfg, r, num_frames, render_size, chunk, not quiet), out / 'reconstructed', formats, 12.)
-    if not quiet: print('wrote ' + ', '.join(str(p) for p in paths))
-    return paths
+    if num_frames > 0: paths += save_video(fit_video(G, cfg, r, num_frames, render_size, o.chunk, not o.quiet), out / 'reconstructed', formats, 12.)
+    return report(paths, o)
 
 if __name__ == '__main__' and '__file__' in globals(): run_cli(main)   # `python -m gen3d_nb.pigan.inverse_render ...`

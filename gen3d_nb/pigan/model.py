@@ -4,7 +4,7 @@
 
 # %% ../../nbs/21_pigan_train.ipynb #6f65d5b5
 from __future__ import annotations
-import dataclasses, math, warnings
+import dataclasses, functools, math, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -15,17 +15,17 @@ from ..cameras import PoseDist, focal_to_fov, project
 from ..rays import get_rays, RenderConfig
 from ..gan import topk_fraction, g_loss_topk, r1_penalty, r1_weight, requires_grad, EMA
 from ..train import TrainConfig, RunConfig, Stage, validate_stages, stage_index, stage_at, fade_weight, lr_schedule
-from ..train import config_from_dict, tensor_checksum, CKPT_FORMAT
+from ..train import config_from_dict, save_random_checkpoint, CKPT_FORMAT
 from ..data import ImageFolderDataset
 from ..viz import save_gif
 from .networks import SIRENS, DISCRIMINATORS, PiGANGenerator, pigan_camera, sample_pigan_cameras, pigan_render, eval_latents
 
 # %% auto #0
-__all__ = ['EMA_DECAY', 'CURRICULA', 'PRESETS', 'EMA2_DECAY', 'SNAPSHOT_YAWS', 'identity_loss', 'nerf_noise_at', 'last_upsample',
-           'ema_kimg_for', 'PiGANConfig', 'build_generator', 'build', 'lr_at', 'make_opts', 'setup', 'update_ema2',
-           'render_kwargs', 'prepare_reals', 'd_phase', 'g_phase', 'train_step', 'builtin_dataset', 'make_dataset',
-           'render_latents', 'render_views', 'depth_reprojection_error', 'snapshot', 'evaluate', 'load_generator',
-           'random_checkpoint']
+__all__ = ['EMA_DECAY', 'CURRICULA', 'PRESETS', 'EMA2_DECAY', 'SNAPSHOT_YAWS', 'random_checkpoint', 'identity_loss',
+           'nerf_noise_at', 'last_upsample', 'ema_kimg_for', 'PiGANConfig', 'build_generator', 'build', 'lr_at',
+           'make_opts', 'setup', 'update_ema2', 'render_kwargs', 'prepare_reals', 'd_phase', 'g_phase', 'train_step',
+           'builtin_dataset', 'make_dataset', 'render_latents', 'render_views', 'depth_reprojection_error', 'snapshot',
+           'evaluate', 'load_generator']
 
 # %% ../../nbs/21_pigan_train.ipynb #2e9fc063
 def identity_loss(pred_latent:torch.Tensor|None, z:torch.Tensor,   # (B, z_dim) each
@@ -250,6 +250,7 @@ def render_kwargs(cfg:PiGANConfig,
                  )->dict:                       # rc, img_size, nerf_noise (+ changes): arguments of PiGANGenerator.render
     "Arguments of `PiGANGenerator.render` for a training render at `step` or an evaluation render."
     if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
+    if img_size is not None and img_size < 1: raise ValueError(f'image size must be >= 1 pixel, got {img_size}')
     st = stage_at(cfg.stages, cfg.stages[-1].start if step is None else step)
     n = st.n_samples or cfg.render.n_samples
     fine = n if cfg.render.n_importance is None else cfg.render.n_importance      # None: as many fine as coarse samples
@@ -478,14 +479,4 @@ def load_generator(ckpt_path:str|Path,   # a gen3d_nb.train checkpoint (ckpt_*.p
     except RuntimeError as e: raise ValueError(f'{path}: {which} weights do not fit the generator of its own config: {e}') from None
     return requires_grad(G.to(device).eval(), False), cfg
 
-def random_checkpoint(path:str|Path,       # output .pt file
-                      preset:str='tiny',   # key of PRESETS
-                      seed:int=0,          # weight init seed
-                      **changes,           # PiGANConfig fields to change
-                     )->Path:
-    "Write a pi-GAN checkpoint of a randomly initialised generator (for tests and demos)."
-    cfg = dataclasses.replace(PRESETS[preset](), **changes)
-    torch.manual_seed(seed); sd = build_generator(cfg).state_dict()
-    ck = {'format': CKPT_FORMAT, 'family': cfg.model, 'step': 0, 'cfg': dataclasses.asdict(cfg),
-          'models': {'G': sd, 'G_ema2': sd}, 'opts': {}, 'ema': sd}
-    return save_state({**ck, 'checksum': tensor_checksum([ck['models'], ck['ema'], ck['opts']])}, path)
+random_checkpoint = functools.partial(save_random_checkpoint, model='pigan')  # (path, preset='tiny', seed=0, **changes): random weights

@@ -66,6 +66,7 @@ class PiGANGenerator(nn.Module):
                 )->tuple:           # (freqs, phases) pulled toward the mean
         "Truncation in frequency/phase space: mean + psi (x - mean)."
         # formula: marcoamonteiro/pi-GAN generators/generators.py ImplicitGenerator3d.staged_forward (truncated_frequencies)
+        if not math.isfinite(psi): raise ValueError(f'psi (truncation) must be a finite number, got {psi}')
         if psi == 1: return freqs, phases
         mf, mp = self.mean_latents()
         return mf + psi * (freqs - mf), mp + psi * (phases - mp)

@@ -4,9 +4,11 @@
 
 # %% ../../nbs/21b_pigan_render_video.ipynb #19cfa8f5
 from __future__ import annotations
-import math
+import inspect, math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Literal
+from fastcore.meta import delegates
 import torch
 from tqdm.auto import tqdm
 from ..core import get_device
@@ -16,7 +18,8 @@ from .networks import PiGANGenerator, seed_latents
 from .model import PiGANConfig, load_generator, render_latents
 
 # %% auto #0
-__all__ = ['TRAJECTORIES', 'trajectory', 'depth_to_image', 'render_frames', 'main']
+__all__ = ['TRAJECTORIES', 'trajectory', 'depth_to_image', 'render_frames', 'eval_annotations', 'run_options', 'frame_options',
+           'report', 'main']
 
 # %% ../../nbs/21b_pigan_render_video.ipynb #a791b719
 TRAJECTORIES = ('front', 'orbit')
@@ -74,6 +77,43 @@ def render_frames(G:PiGANGenerator, cfg:PiGANConfig,
     return torch.stack(imgs), (torch.stack(depths) if depth_map else None)
 
 # %% ../../nbs/21b_pigan_render_video.ipynb #5ce904c0
+def eval_annotations(f): # `f`, with its annotations evaluated in its own module
+    "Evaluate `f`'s string annotations, so that a function in another module that delegates to `f` need not import their names."
+    f.__annotations__ = inspect.get_annotations(f, eval_str=True)
+    sig = inspect.signature(f)
+    f.__signature__ = sig.replace(parameters=[q.replace(annotation=f.__annotations__.get(q.name, q.annotation)) for q in sig.parameters.values()])
+    return f
+
+@eval_annotations
+def run_options(chunk:int|None=4096,            # rays per pass (bounded memory)
+                which:Literal['ema', 'ema2', 'G']='ema', # weights: G_ema, G_ema2 or the raw generator
+                cpu:bool=False,                 # run on the CPU even if CUDA is present
+                quiet:bool=False,               # no progress bars or summary line
+               )->SimpleNamespace:              # the options as attributes
+    "The device options of pi-GAN's rendering scripts (their `main`s take them with `@delegates(run_options)`)."
+    return SimpleNamespace(chunk=chunk, which=which, cpu=cpu, quiet=quiet)
+
+@eval_annotations
+@delegates(run_options)
+def frame_options(image_size:int=128,             # frame side in pixels
+                  ray_step_multiplier:int=2,      # multiply the samples per ray
+                  lock_view_dependence:bool=False,# remove view-dependent effects
+                  fps:float=12.,                  # frames per second
+                  formats:cli_param('video formats to write (mp4 needs ffmpeg; without it: gif)', str, nargs='+', choices=VIDEO_FORMATS)=('mp4', 'gif'),
+                  **kwargs,                       # `run_options`
+                 )->SimpleNamespace:              # `run_options` plus these, and `render`: the `render_latents` arguments
+    "The options of the video scripts: `run_options` and the frames' size, samples, view dependence, rate and formats."
+    o = run_options(**kwargs)
+    o.image_size, o.ray_step_multiplier, o.lock_view_dependence, o.fps, o.formats = image_size, ray_step_multiplier, lock_view_dependence, fps, formats
+    o.render = dict(img_size=image_size, ray_step_multiplier=ray_step_multiplier, lock_view_dependence=lock_view_dependence, chunk=o.chunk)
+    return o
+
+def report(paths:list, o:SimpleNamespace)->list: # `paths`
+    "Print the paths written, unless `o.quiet`."
+    if not o.quiet: print('wrote ' + ', '.join(str(p) for p in paths))
+    return paths
+
+@delegates(frame_options)
 def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen3d_nb.train)
          seeds:cli_param('one video per seed', int, nargs='+')=(0, 1, 2),
          outdir:str='vids',              # output folder
@@ -82,26 +122,16 @@ def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen
          num_frames:int=36,              # frames of the loop
          depth_map:bool=False,           # also write a depth video per seed
          psi:float=0.7,                  # truncation (1 = none)
-         image_size:int=128,             # frame side in pixels
-         ray_step_multiplier:int=2,      # multiply the samples per ray
-         lock_view_dependence:bool=False,# remove view-dependent effects
-         fps:float=12.,                  # frames per second
-         formats:cli_param('video formats to write (mp4 needs ffmpeg; without it: gif)', str, nargs='+', choices=VIDEO_FORMATS)=('mp4', 'gif'),
-         chunk:int|None=4096,            # rays per pass (bounded memory)
-         which:Literal['ema', 'ema2', 'G']='ema', # weights: G_ema, G_ema2 or the raw generator
-         cpu:bool=False,                 # run on the CPU even if CUDA is present
-         quiet:bool=False,               # no progress bars or summary line
+         **kwargs,                       # `frame_options`
         )->list:                         # paths written
     "Render a video per seed of a pi-GAN checkpoint along a camera trajectory (and optionally its depth video)."
-    G, cfg = load_generator(ckpt, get_device(cpu), which)
+    o = frame_options(**kwargs)
+    G, cfg = load_generator(ckpt, get_device(o.cpu), o.which)
     out, paths = Path(output_dir or outdir), []
     for s in seeds:
-        fr, dfr = render_frames(G, cfg, s, kind=trajectory, n_frames=num_frames, psi=psi, depth_map=depth_map, progress=not quiet,
-                                img_size=image_size, ray_step_multiplier=ray_step_multiplier,
-                                lock_view_dependence=lock_view_dependence, chunk=chunk)
-        paths += save_video(fr, out / f'{s}', formats, fps)
-        if depth_map: paths += save_video(dfr, out / f'{s}_depth', formats, fps)
-    if not quiet: print('wrote ' + ', '.join(str(p) for p in paths))
-    return paths
+        fr, dfr = render_frames(G, cfg, s, kind=trajectory, n_frames=num_frames, psi=psi, depth_map=depth_map, progress=not o.quiet, **o.render)
+        paths += save_video(fr, out / f'{s}', o.formats, o.fps)
+        if depth_map: paths += save_video(dfr, out / f'{s}_depth', o.formats, o.fps)
+    return report(paths, o)
 
 if __name__ == '__main__' and '__file__' in globals(): run_cli(main)   # `python -m gen3d_nb.pigan.render_video ...`

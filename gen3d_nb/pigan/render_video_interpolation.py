@@ -6,14 +6,15 @@
 from __future__ import annotations
 from pathlib import Path
 from typing import Literal
+from fastcore.meta import delegates
 import torch
 from tqdm.auto import tqdm
 from ..core import get_device
 from ..cli import run_cli, cli_param
-from ..viz import save_video, VIDEO_FORMATS
+from ..viz import save_video
 from .networks import PiGANGenerator, lerp_latents, seed_latents
 from .model import PiGANConfig, load_generator, render_latents
-from .render_video import trajectory
+from .render_video import trajectory, frame_options, report
 
 # %% auto #0
 __all__ = ['interpolation_latents', 'interpolation_frames', 'main']
@@ -56,6 +57,7 @@ def interpolation_frames(G:PiGANGenerator, cfg:PiGANConfig,
     return torch.stack(frames)
 
 # %% ../../nbs/21c_pigan_render_video_interpolation.ipynb #8eb79aa1
+@delegates(frame_options)
 def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen3d_nb.train)
          seeds:cli_param('scenes visited in order (the last morphs back into the first)', int, nargs='+')=(0, 1, 2),
          outdir:str='vids',              # output folder
@@ -63,22 +65,12 @@ def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen
          frames_per_seed:int=24,         # frames from one seed to the next
          psi:float=0.7,                  # truncation (1 = none)
          trajectory:Literal['front', 'orbit']='front', # camera path over the whole video
-         image_size:int=128,             # frame side in pixels
-         ray_step_multiplier:int=2,      # multiply the samples per ray
-         lock_view_dependence:bool=False,# remove view-dependent effects
-         fps:float=12.,                  # frames per second
-         formats:cli_param('video formats to write (mp4 needs ffmpeg; without it: gif)', str, nargs='+', choices=VIDEO_FORMATS)=('mp4', 'gif'),
-         chunk:int|None=4096,            # rays per pass (bounded memory)
-         which:Literal['ema', 'ema2', 'G']='ema', # weights: G_ema, G_ema2 or the raw generator
-         cpu:bool=False,                 # run on the CPU even if CUDA is present
-         quiet:bool=False,               # no progress bar or summary line
+         **kwargs,                       # `render_video.frame_options`
         )->list:                         # paths written
     "Write the interpolation video `interp.mp4|gif` of a pi-GAN checkpoint: seed to seed in frequency/phase space."
-    G, cfg = load_generator(ckpt, get_device(cpu), which)
-    fr = interpolation_frames(G, cfg, list(seeds), frames_per_seed, psi, kind=trajectory, progress=not quiet, img_size=image_size,
-                              ray_step_multiplier=ray_step_multiplier, lock_view_dependence=lock_view_dependence, chunk=chunk)
-    paths = save_video(fr, Path(output_dir or outdir) / 'interp', formats, fps)
-    if not quiet: print('wrote ' + ', '.join(str(p) for p in paths))
-    return paths
+    o = frame_options(**kwargs)
+    G, cfg = load_generator(ckpt, get_device(o.cpu), o.which)
+    fr = interpolation_frames(G, cfg, list(seeds), frames_per_seed, psi, kind=trajectory, progress=not o.quiet, **o.render)
+    return report(save_video(fr, Path(output_dir or outdir) / 'interp', o.formats, o.fps), o)
 
 if __name__ == '__main__' and '__file__' in globals(): run_cli(main)   # `python -m gen3d_nb.pigan.render_video_interpolation ...`

@@ -18,7 +18,7 @@ from ..data import read_dataset_meta
 from ..gan import d_loss_bce, g_loss_bce, instance_noise, apply_spectral_norm, r1_penalty, r1_weight, diff_augment
 from ..metrics import shape_metrics, silhouette_iou_nearest, iou_matrix
 from ..viz import save_gif, orbit_c2w, render_voxels_shaded, voxel_turntable
-from ..train import TrainConfig, RunConfig
+from ..train import TrainConfig, RunConfig, require_positive
 
 # %% auto #0
 __all__ = ['PRIORS', 'STE_EPS', 'PRESETS', 'PrGANConfig', 'VoxelGenerator', 'MaskDiscriminator', 'pose_prior',
@@ -55,6 +55,8 @@ class PrGANConfig(TrainConfig):
     n_rot:int=8                # rotations about +y tried when matching shapes (the yaw prior hides the canonical yaw)
 
 def _check(cfg:PrGANConfig):
+    require_positive(cfg, 'z_dim', 'g_ch', 'd_ch', 'n_depth', 'n_images', 'n_eval', 'n_rot')
+    require_positive(cfg, 'd_noise', minimum=0)
     if cfg.prior not in PRIORS: raise ValueError(f'prior must be one of {list(PRIORS)}, got {cfg.prior!r}')
     for n in ('vox_res', 'img_res'):
         v = getattr(cfg, n)
@@ -131,7 +133,7 @@ class SilhouetteDataset(torch.utils.data.Dataset):
         self.path = Path(path)
         ds = ImageMaskDataset(self.path)
         masks = torch.stack([ds[i]['mask'] for i in range(len(ds))])               # (N, 1, H, W) in [0, 1]
-        self.masks = F.interpolate(masks, size=(img_res, img_res), mode='area') if masks.shape[-1] != img_res else masks
+        self.masks = F.interpolate(masks, size=(img_res, img_res), mode='area') if masks.shape[-2:] != (img_res, img_res) else masks
         self.names = [n for n, _ in ds.items]
     def __len__(self): return len(self.masks)
     def __getitem__(self, i): return self.masks[i]

@@ -20,6 +20,8 @@ from ..train import TrainConfig, RunConfig
 from .recon_nets import (
     ResNet18Encoder, VoxDecoder, VoxRenderer, StyleDiscriminator, view_to_c2w, gan_d_loss, gan_g_loss, iou_loss, mask_loss,
     load_perceptual, perceptual_loss, reg_loss, content_loss, FRUSTUM_HALF)
+from .prgan import data_root as prgan_data_root
+
 
 # %% auto #0
 __all__ = ['SSM_CFG_FILES', 'PRESETS', 'BASELINES', 'VoxReconConfig', 'parse_sample_view', 'VoxRecon', 'data_root',
@@ -146,13 +148,8 @@ class VoxRecon(nn.Module):
 
 # %% ../../nbs/20a_voxrecon_train.ipynb #29189329
 def data_root(cfg:VoxReconConfig)->Path:
-    "`cfg.data`, or the built-in synthetic set of `cfg.category`."
-    if cfg.data is not None:
-        p = Path(cfg.data)
-        if not p.exists(): raise FileNotFoundError(f'--data {p}: no such folder; expected images/ + masks/ (and dataset.json)')
-        return p
-    from gen3d_nb.synthetic import synthetic_dataset
-    return Path(synthetic_dataset(cfg.category) if cfg.n_images is None else synthetic_dataset(cfg.category, n=cfg.n_images))
+    "`cfg.data`, or the built-in synthetic set of `cfg.category` (found as PrGAN finds its data: same fields, same errors)."
+    return prgan_data_root(cfg)
 
 def dataset_meta(root:str|Path)->dict:
     "The checked dataset.json of a folder (names, labels, object_ids; `gen3d_nb.data.read_dataset_meta`), {} without one."

@@ -5,7 +5,7 @@
 # %% ../../nbs/20c_meshrefine.ipynb #83b3a095
 from __future__ import annotations
 import math, time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 import numpy as np
@@ -391,9 +391,8 @@ def main(ckpt:str,                # checkpoint file or run folder of a voxel rec
          mesh_th:float=0.1,       # occupancy threshold of the mesher
          text_sym:int=1,          # 1: symmetric vertex colours; 0: as seen
          verbose:bool=False,      # with --data: one line per image
-         cpu:bool=False,          # stay on the CPU even when CUDA is present
         )->dict:                  # --image: paths written; --data: the `refine_dataset` result
-    "Shelf-supervised instance specialisation: refine the voxel model's mesh for one image (--image) or score it on held-out images (--data)."
+    "Shelf-supervised instance specialisation (on the CPU): refine the voxel model's mesh for one image (--image) or score it on held-out images (--data)."
     if (image is None) == (data is None): raise CLIError('give exactly one of --image (one picture) or --data (held-out images to score)')
     if image is not None and outdir is None: raise CLIError('--image needs --outdir (where the mesh and the turntable go)')
     if n < 1: raise CLIError(f'--n must be >= 1, got {n}')
@@ -415,7 +414,6 @@ def main(ckpt:str,                # checkpoint file or run folder of a voxel rec
     res = refine_dataset(G, gcfg, data, n, rcfg, verbose)
     print(format_refine_table(res))
     if figure:
-        ds, _ = eval_data(gcfg, data)
         big = ReconDataset(data, image_size, 'test', gcfg.holdout, gcfg.skip_bad, verbose=False)
         items = []
         for k in range(min(4, len(big))):
