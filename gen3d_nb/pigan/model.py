@@ -250,7 +250,7 @@ def render_kwargs(cfg:PiGANConfig,
                  )->dict:                       # rc, img_size, nerf_noise (+ changes): arguments of PiGANGenerator.render
     "Arguments of `PiGANGenerator.render` for a training render at `step` or an evaluation render."
     if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
-    if img_size is not None and img_size < 1: raise ValueError(f'image size must be >= 1 pixel, got {img_size}')
+    if img_size is not None and img_size < 1: raise ValueError(f'image_size must be >= 1 pixel, got {img_size}')
     st = stage_at(cfg.stages, cfg.stages[-1].start if step is None else step)
     n = st.n_samples or cfg.render.n_samples
     fine = n if cfg.render.n_importance is None else cfg.render.n_importance      # None: as many fine as coarse samples
