@@ -758,7 +758,7 @@ def run_step(ctx:TrainContext, # context at step ctx.steps_done
     ctx.steps_done = step + 1
     return logs
 
-# %% ../nbs/08_train.ipynb #36bf7966
+# %% ../nbs/08_train.ipynb #e6f3991e
 class TrainingInterrupted(Exception):
     "Training stopped by SIGINT (Ctrl-C) or SIGTERM after writing a checkpoint; `exit_code` is 130 or 143."
     def __init__(self, msg:str, signum:int):
@@ -855,7 +855,7 @@ def _interrupt(ctx:TrainContext, signum:int):
     raise TrainingInterrupted(f'{name} at step {ctx.steps_done}: wrote {path or ctx.outdir}; continue with the same command '
                               f'plus --resume auto (outdir {ctx.outdir})', signum)
 
-# %% ../nbs/08_train.ipynb #964aaf19
+# %% ../nbs/08_train.ipynb #1f056e1a
 def fit(cfg:TrainConfig,          # the run's config (a family's TrainConfig subclass)
         outdir:str|Path|None=None, # output folder (default cfg.run.outdir)
         resume:str|Path|None=None, # None | 'auto' | a run folder | a ckpt file (another run's = finetune)
