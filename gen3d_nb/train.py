@@ -19,7 +19,8 @@ from fastcore.script import Param
 from tqdm.auto import tqdm
 from .core import get_device, save_state, load_state, atomic_write, image_grid
 from .gan import EMA, ema_decay_from_halflife
-from .cli import run_cli, known_error
+from .cli import run_cli, known_error, CLIError
+from torch.multiprocessing.spawn import ProcessRaisedException
 
 # %% auto #0
 __all__ = ['MODELS', 'AMP_INIT_SCALE', 'AMP_GROWTH_INTERVAL', 'CKPT_FORMAT', 'RunConfig', 'TrainConfig', 'require_positive',
@@ -964,7 +965,9 @@ def train(model:str='prgan',  # family: a key of MODELS (or an importable family
         import torch.multiprocessing as mp
         # Why import by name: the worker must be picklable by reference, also when `train` runs in a notebook or as __main__.
         worker = importlib.import_module('gen3d_nb.train')._spawn_worker
-        mp.start_processes(worker, args=(gpus, _free_port(), kwargs, models), nprocs=gpus, start_method='spawn')
+        try: mp.start_processes(worker, args=(gpus, _free_port(), kwargs, models), nprocs=gpus, start_method='spawn')
+        except ProcessRaisedException as e:  # the worker's own one-line message, not the traceback around it
+            raise CLIError(f'--gpus {gpus}: process {e.error_index}: {str(e).strip().splitlines()[-1]}') from None
         return None
     return fit(config, outdir, resume, cpu=cpu, force=force)
 
