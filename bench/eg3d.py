@@ -15,6 +15,11 @@ softplus density clamp, decoder 32 -> 64 -> 33, gradients to the planes and the 
     python bench/eg3d.py --device cuda                # the same on a GPU
     python bench/eg3d.py --reference                  # also time part 2's render_triplane (the readable renderer)
     python bench/eg3d.py --batch 4 --nrr 64           # EG3D's per-GPU training batch at 64x64 rays
+    python bench/eg3d.py --demo-only                  # only the frame rate of the demo generator
+
+It also reports the frame rate of the `demo` preset's generator (random weights, batch 1, no gradients) at its output
+resolution: the full forward (mapping, backbone, tri-plane rendering, super-resolution) per frame, and with the
+tri-planes computed once and only the camera moving (what the viewer does).
 
 GFLOP/s counts nominal work, the same for every implementation: per sample point 2*(32*64 + 64*33) for the decoder
 plus 3 planes x 32 channels x 4 taps x 2 for bilinear sampling (about 9.1 kFLOP forward), times 3 for forward +
@@ -134,6 +139,29 @@ def peak_in_subprocess(name, argv)->float:
     if p.returncode: raise RuntimeError(f'peak-memory subprocess for {name} failed: {p.stderr[-2000:]}')
     return json.loads(p.stdout.strip().splitlines()[-1])['peak_mib']
 
+def demo_fps(dev, frames:int=24)->dict:
+    "Frames per second of the demo preset's generator over a turntable of `frames` cameras: full forward, and planes cached."
+    from gen3d_nb.eg3d.model import PRESETS, build
+    from gen3d_nb.eg3d.inference import camera_labels, default_intrinsics
+    cfg = PRESETS['demo']()
+    torch.manual_seed(0)
+    G = build(cfg, dev)['G'].eval().requires_grad_(False)
+    yaw = math.pi / 2 + torch.arange(frames) * (2 * math.pi / frames)
+    c = camera_labels(yaw, torch.full((frames,), math.pi / 2 - 0.2), cfg, default_intrinsics(cfg)[0]).to(dev)
+    z = torch.randn(1, G.z_dim, device=dev)
+    out = {}
+    with torch.no_grad():
+        ws = G.mapping(z, c[:1]); G.synthesis(ws, c[:1], noise_mode='const')     # warm-up
+        for mode in ('full', 'cached'):
+            sync(dev); t = time.perf_counter()
+            planes = G.planes(G.mapping(z, c[:1]), noise_mode='const') if mode == 'cached' else None
+            for i in range(frames):
+                ws = G.mapping(z, c[i:i + 1])
+                img = G.synthesis(ws, c[i:i + 1], noise_mode='const', planes=planes)['image']
+            sync(dev); out[mode] = frames / (time.perf_counter() - t)
+    out['resolution'], out['nrr'] = img.shape[-1], int(G.neural_rendering_resolution)
+    return out
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -147,12 +175,17 @@ def main(argv=None):
     p.add_argument('--reference', action='store_true', help="also time part 2's render_triplane")
     p.add_argument('--atol', type=float, default=1e-4, help='tolerance of the output/gradient comparison')
     p.add_argument('--target', type=float, default=2.0, help='required median speed-up of gen3d_nb over the transcription')
+    p.add_argument('--demo-frames', type=int, default=24, help='frames of the demo-generator frame-rate measurement (0: skip it)')
+    p.add_argument('--demo-only', action='store_true', help='only measure the demo generator frame rate')
     p.add_argument('--peak-of', default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.device == 'cuda' and not torch.cuda.is_available(): sys.exit('bench/eg3d.py: error: --device cuda: CUDA is not available')
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # EG3D disables TF32 too
     if a.peak_of is not None:
         print(json.dumps({'peak_mib': peak_memory(a.peak_of, a)})); return
+    if a.demo_frames < 0 or (a.demo_only and a.demo_frames == 0):
+        sys.exit(f'bench/eg3d.py: error: --demo-frames must be >= 1 (or 0 to skip, without --demo-only), got {a.demo_frames}')
+    if a.demo_only: print_demo(torch.device(a.device), a.demo_frames); return
     sub_argv = [x for x in argv]
     names = ['transcription', 'gen3d_nb'] + (['part2'] if a.reference else [])
     dev, rc, feats, dec, o, d = setup(a)
@@ -195,7 +228,13 @@ def main(argv=None):
     print(f'speed-up of gen3d_nb over the transcription: median {med:.2f}x of per-round ratios '
           f'[{", ".join(f"{x:.2f}" for x in ratios)}] (target >= {a.target:g}x: {"met" if med >= a.target else "NOT met"}); '
           f'in process CPU time {statistics.median(cpu_ratios):.2f}x')
+    if a.demo_frames > 0: print_demo(dev, a.demo_frames)
     if not ok: sys.exit(1)
     if med < a.target: sys.exit(3)
+
+def print_demo(dev, frames:int):
+    f = demo_fps(dev, frames)
+    print(f"demo generator (preset 'demo', random weights, batch 1, {f['nrr']}x{f['nrr']} rays -> {f['resolution']}x{f['resolution']} image, "
+          f"{frames} frames): full forward {f['full']:.1f} frames/s, tri-planes cached (camera moves only) {f['cached']:.1f} frames/s")
 
 if __name__ == '__main__': main()

@@ -9,7 +9,13 @@ faces, 256x256, batch 4, K = 8 faces per pixel, sigma = gamma = 1e-4 (blur radiu
     python bench/raster.py                        # CPU, 3 rounds
     python bench/raster.py --device cuda --rounds 5
     python bench/raster.py --level 5 --batch 1 --variants tiled   # a 20480-face mesh, one 256x256 image
-    python bench/raster.py --res 64 --batch 1 --dense-max-pairs 0 # dense all at once: memory grows as faces x pixels
+    python bench/raster.py --dense-pass chunk     # dense at the tiled pass budget: equal memory, much slower
+    python bench/raster.py --res 64 --dense-pass batch   # dense with the whole batch at once (256x256 x 4 needs > 24 GB)
+
+The dense baseline (`--dense-pass image`, the default) is the straightforward vectorised transcription: every face is tested
+against every pixel of an image in one pass (F x H x W pairs at once, image by image). Chunked to the tiled rasterizer's pass
+budget (`--dense-pass chunk`) it needs the same memory as the tiled one (the differentiable pass is shared) but its time
+grows further; the whole batch at once (`--dense-pass batch`) does not fit in 24 GB at the default size.
 
 Every (round, variant) runs in a fresh process, tiled and dense alternating (the order flips every round), and reports
 its wall time and peak memory: on CUDA `torch.cuda.max_memory_allocated` above the memory held before the render; on CPU
@@ -54,7 +60,7 @@ def worker(a)->dict:
     bp = BlendParams(sigma=a.sigma, gamma=a.sigma)
     blur = blur_radius_for(a.sigma)
     bs = a.bin_size or DEFAULT_BIN_SIZE
-    dense_pairs = a.max_pairs if a.dense_max_pairs < 0 else (a.dense_max_pairs or None)   # 0: every pair in one pass
+    dense_pairs = {'chunk': a.max_pairs, 'batch': None, 'image': len(faces) * H * H}[a.dense_pass]   # pairs per dense pass
 
     def run():
         if a.variant == 'tiled': fr = rasterize(verts, faces, c2w, K, H, H, a.K, blur, bin_size=bs, max_pairs=a.max_pairs)
@@ -89,7 +95,8 @@ def main(argv=None):
     p.add_argument('--sigma', type=float, default=1e-4, help='silhouette and blend softness (gamma = sigma)')
     p.add_argument('--bin-size', type=int, default=None, help='tile side in pixels (default: gen3d_nb.raster.DEFAULT_BIN_SIZE)')
     p.add_argument('--max-pairs', type=int, default=2 ** 18, help='(pixel, face) pairs per pass (tiled, and dense unless --dense-max-pairs)')
-    p.add_argument('--dense-max-pairs', type=int, default=-1, help='pairs per pass of the dense variant: -1 as --max-pairs, 0 all at once')
+    p.add_argument('--dense-pass', default='image', choices=['image', 'chunk', 'batch'],
+                   help="dense variant's pass: every pair of one image at once (image), --max-pairs pairs (chunk), the whole batch at once (batch)")
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--variants', default='tiled,dense', help='comma-separated subset of tiled,dense')
     p.add_argument('--threads', type=int, default=0, help='torch threads per worker (0: torch default)')
@@ -107,8 +114,8 @@ def main(argv=None):
     tmp = Path(tempfile.mkdtemp(prefix='bench_raster_'))
     res = {v: [] for v in variants}
     print(f'raster benchmark: icosphere level {a.level} ({20 * 4 ** a.level} faces), {a.res}x{a.res}, batch {a.batch}, K={a.K}, '
-          f'sigma=gamma={a.sigma:g}, device {a.device}, max_pairs {a.max_pairs} (dense: '
-          f'{"same" if a.dense_max_pairs < 0 else a.dense_max_pairs or "all at once"}), {a.rounds} rounds', flush=True)
+          f'sigma=gamma={a.sigma:g}, device {a.device}, tiled max_pairs {a.max_pairs}, dense pass: '
+          f'{dict(image="every pair of one image at once", chunk="max_pairs pairs", batch="the whole batch at once")[a.dense_pass]}, {a.rounds} rounds', flush=True)
     for r in range(a.rounds):
         order = variants if r % 2 == 0 else variants[::-1]
         for v in order:

@@ -622,7 +622,7 @@ def plot_frustums(c2w:torch.Tensor,    # (B,4,4) poses
     import matplotlib.pyplot as plt
     if K_norm.dim() == 2: K_norm = K_norm.expand(c2w.shape[0], 3, 3)
     _check_cam(c2w, K_norm, c2w.shape[0])
-    if ax is None: ax = plt.figure(figsize=(3.5, 3.5), dpi=72).add_subplot(projection='3d')
+    if ax is None: ax = plt.figure(figsize=(4, 4), dpi=100).add_subplot(projection='3d')
     B = c2w.shape[0]
     corners = c2w.new_tensor([[0., 0.], [1., 0.], [1., 1.], [0., 1.]]).expand(B, 4, 2)      # image corners (u, v)
     base = unproject(corners, torch.full((B, 4), scale, dtype=c2w.dtype, device=c2w.device), c2w, K_norm)
@@ -640,5 +640,6 @@ def plot_frustums(c2w:torch.Tensor,    # (B,4,4) poses
                 ax.plot([-h, h], [s1, s1], [s2, s2], 'k', lw=0.4); ax.plot([s1, s1], [-h, h], [s2, s2], 'k', lw=0.4)
                 ax.plot([s1, s1], [s2, s2], [-h, h], 'k', lw=0.4)
     ax.view_init(elev=25, azim=-50, vertical_axis='y')
-    ax.set_xlabel('x'); ax.set_ylabel('y'); ax.set_zlabel('z')
+    ax.set_xlabel('x', fontsize=9); ax.set_ylabel('y', fontsize=9); ax.set_zlabel('z', fontsize=9)
+    ax.tick_params(labelsize=8)
     return ax

@@ -196,7 +196,7 @@ def show_images(imgs:torch.Tensor,  # (N,C,H,W) in [0,1]
     "Show a batch of [0,1] images in a matplotlib grid."
     import matplotlib.pyplot as plt
     N = len(imgs); ncols = min(ncols, N); nrows = (N + ncols - 1) // ncols
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False, dpi=72)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False, dpi=100)
     for k, ax in enumerate(axs.flat):
         ax.axis('off')
         if k < N:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy, math
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from .cameras import mirror_label
@@ -290,13 +291,17 @@ class ADAController:
     def step(self, real_logits:torch.Tensor, # D(real) of this D step, any shape (one logit per element)
              batch_size:int|None=None,       # images per step (global batch); default: real_logits.shape[0]
             )->float:                        # the current p
-        "Accumulate sign(D(real)); every `interval` calls, move p toward the target. Returns p."
+        "Accumulate sign(D(real)); every `interval` calls, move p toward the target (r_t over all processes). Returns p."
         self._sum = self._sum + torch.sign(real_logits.detach().float()).sum()   # stays on the device: one sync per adjustment
         self._n += real_logits.numel()
         self._steps += 1
         if self._steps >= self.interval:
             B = real_logits.shape[0] if batch_size is None else batch_size
-            self.rt = float(self._sum) / max(self._n, 1)
+            tot = torch.stack([torch.as_tensor(self._sum, dtype=torch.float64, device=real_logits.device),
+                               torch.tensor(float(self._n), dtype=torch.float64, device=real_logits.device)])
+            if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+                dist.all_reduce(tot)   # every process sees the same r_t and moves p alike (EG3D: training_stats.Collector)
+            self.rt = float(tot[0]) / max(float(tot[1]), 1.)
             adjust = math.copysign(1., self.rt - self.target) if self.rt != self.target else 0.
             self.p = min(max(self.p + adjust * B * self.interval / (self.ada_kimg * 1000), 0.), 1.)
             self._sum, self._n, self._steps = 0., 0, 0

@@ -268,7 +268,8 @@ def default_lr_at(cfg:TrainConfig, # the run's config
 MODELS = {'prgan': 'gen3d_nb.voxgan.prgan',  # model name -> family module path (imported lazily)
           'pigan': 'gen3d_nb.pigan.model',
           'voxrecon': 'gen3d_nb.voxgan.recon',
-          'eg3d': 'gen3d_nb.eg3d.model'}
+          'eg3d': 'gen3d_nb.eg3d.model',
+          'uorf': 'gen3d_nb.uorf.model'}
 _REQUIRED = ('PRESETS', 'build', 'make_opts', 'make_dataset', 'train_step')
 
 def register_model(name:str,             # name for --model

@@ -94,9 +94,10 @@ def osg_decode(decoder:OSGDecoder,  # the OSG decoder (FC, softplus, FC)
                sigma_only:bool=False, # only the density output (the last layer's first row)
               )->torch.Tensor:      # (P, 1 + out_features) raw outputs [sigma, features before the sigmoid], or (P,) sigma
     "The OSG decoder's raw outputs on flat points."
-    if not isinstance(decoder, OSGDecoder): raise TypeError(f'osg_decode needs an OSGDecoder, got {type(decoder).__name__}')
-    fc1, fc2 = decoder.net[0], decoder.net[2]
-    if fc1.activation != 'linear' or fc2.activation != 'linear' or not isinstance(decoder.net[1], nn.Softplus):
+    net = getattr(decoder, 'net', None)   # the layout, not the class: part 2's notebook defines its own OSGDecoder class
+    if not isinstance(net, nn.Sequential) or len(net) != 3: raise TypeError(f'osg_decode needs an OSGDecoder, got {type(decoder).__name__}')
+    fc1, fc2 = net[0], net[2]
+    if getattr(fc1, 'activation', None) != 'linear' or getattr(fc2, 'activation', None) != 'linear' or not isinstance(net[1], nn.Softplus):
         raise TypeError('osg_decode expects the OSG decoder layout FC(linear) -> Softplus -> FC(linear)')
     h = decoder.net[1](F.linear(f, *_linear(fc1)))                             # (P, hidden)
     if sigma_only: return F.linear(h, *_linear(fc2, slice(0, 1)))[:, 0]

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/22_eg3d_c_train.ipynb #1227d66f
 from __future__ import annotations
-import dataclasses, math
+import dataclasses, functools, math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -18,7 +18,7 @@ from ..synthetic import synthetic_dataset
 from ..gan import r1_penalty, r1_weight, lazy_interval_correction, gpc_swap_prob, gpc_conditioning, ADAugment, ADAController
 from ..train import TrainConfig, RunConfig, nimg_at
 from .stylegan2 import Discriminator
-from .triplane import TriPlaneGenerator, EG3DRenderConfig, render_config, neural_rendering_resolution_at
+from .triplane import SR_CONFIGS, TriPlaneGenerator, EG3DRenderConfig, render_config, neural_rendering_resolution_at
 
 # %% auto #0
 __all__ = ['PRESETS', 'filtered_resize', 'DualDiscriminator', 'blur_sigma_at', 'blur2d', 'EG3DNetConfig', 'EG3DConfig',
@@ -155,6 +155,13 @@ class EG3DConfig(TrainConfig):
             raise ValueError(f"EG3DConfig: reg_type must be 'l1', 'monotonic-detach' or 'monotonic-fixed', got {self.reg_type!r} "
                              "(EG3D's CLI also accepts 'l1-alt' and 'total-variation', which silently turn the regulariser off)")
         if self.filter_mode not in ('antialiased', 'none'): raise ValueError(f"EG3DConfig: filter_mode must be 'antialiased' or 'none', got {self.filter_mode!r}")
+        if n.sr_input_resolution is None:
+            if n.img_resolution not in SR_CONFIGS:
+                raise ValueError(f'EG3DConfig: net.img_resolution={n.img_resolution} has no EG3D super-resolution module (expected one of '
+                                 f'{sorted(SR_CONFIGS)}); set net.sr_input_resolution to img_resolution/2 or img_resolution/4')
+        elif n.sr_input_resolution * 2 != n.img_resolution and n.sr_input_resolution * 4 != n.img_resolution:
+            raise ValueError(f'EG3DConfig: net.sr_input_resolution={n.sr_input_resolution} must be net.img_resolution/2 or /4 '
+                             f'(super-resolution factor 2 or 4), i.e. {n.img_resolution // 2} or {n.img_resolution // 4}')
         g = min(n.mbstd_group, self.batch)
         if self.batch % g: raise ValueError(f'EG3DConfig: batch={self.batch} is not divisible by net.mbstd_group={n.mbstd_group}')
 
@@ -168,25 +175,29 @@ def _tiny()->EG3DConfig:
         neural_rendering_resolution_initial=16, density_reg_points=64, run=RunConfig(snap=0, log_every=1))
 
 def _demo()->EG3DConfig:
-    return EG3DConfig(preset='demo', batch=8, iters=800, ema_kimg=_ema_kimg(8), gamma=0.3, blur_init_sigma=1.25, blur_fade_kimg=50.,
-        net=EG3DNetConfig(z_dim=64, w_dim=64, img_resolution=64, plane_resolution=32, plane_channels=16, cbase=2048, cmax=64, d_map_depth=2,
-                          sr_input_resolution=32, sr_channels=(32, 32), decoder_hidden=32),
+    # sized to train in under 20 minutes on one shared CPU thread: 32² images from 16² rays (SR x2), blur gone after 2 kimg
+    return EG3DConfig(preset='demo', batch=8, iters=900, ema_kimg=_ema_kimg(8), gamma=0.3, blur_init_sigma=1.25, blur_fade_kimg=8.,
+        net=EG3DNetConfig(z_dim=64, w_dim=64, img_resolution=32, plane_resolution=32, plane_channels=16, cbase=2048, cmax=64, d_map_depth=2,
+                          sr_input_resolution=16, sr_channels=(32, 32), decoder_hidden=32),
         render=EG3DRenderConfig(12, 12, ray_start='auto', ray_end='auto', box_warp=1., white_back=True, avg_camera_radius=2.2, avg_camera_pivot=(0., 0., 0.)),
-        neural_rendering_resolution_initial=32, density_reg_points=256, run=RunConfig(snap=200, log_every=20))
+        neural_rendering_resolution_initial=16, density_reg_points=256, run=RunConfig(snap=150, log_every=10))
 
 def _paper(preset:str, cfg:str, img_resolution:int, **kw)->EG3DConfig:
     "A preset with the paper's settings: 8 GPUs x batch 4 = 32, 25000 kimg, float16 where EG3D uses it."
     return EG3DConfig(preset=preset, batch=32, iters=math.ceil(25000 * 1000 / 32), ema_kimg=_ema_kimg(32), amp=True, synthetic='',
                       net=EG3DNetConfig(img_resolution=img_resolution), render=render_config(cfg), run=RunConfig(snap=1000, log_every=100), **kw)
 
+# formula: NVlabs/eg3d docs/models.md (training commands of the released models)
+_PAPER = {'ffhq512': ('ffhq', 512, dict(gamma=1.0, gen_pose_cond=True)),
+          'afhq512': ('afhq', 512, dict(gamma=5.0, aug='ada', gen_pose_cond=True, gpc_reg_prob=0.8, neural_rendering_resolution_final=128,
+                                        finetune=True)),
+          'shapenet128': ('shapenet', 128, dict(gamma=0.3))}
+
 PRESETS = {
     'tiny': _tiny,
     'demo': _demo,
-    # formula: NVlabs/eg3d docs/models.md (training commands of the released models)
-    'ffhq512': lambda: _paper('ffhq512', 'ffhq', 512, gamma=1.0, gen_pose_cond=True),
-    'afhq512': lambda: _paper('afhq512', 'afhq', 512, gamma=5.0, aug='ada', gen_pose_cond=True, gpc_reg_prob=0.8,
-                              neural_rendering_resolution_final=128, finetune=True),
-    'shapenet128': lambda: _paper('shapenet128', 'shapenet', 128, gamma=0.3),
+    **{k: functools.partial(_paper, k, c, res, **kw) for k, (c, res, kw) in _PAPER.items()},
+    **{c: functools.partial(_paper, c, c, res, **kw) for k, (c, res, kw) in _PAPER.items()},   # EG3D's --cfg ffhq|afhq|shapenet
 }
 
 # %% ../../nbs/22_eg3d_c_train.ipynb #09f018a6

@@ -266,12 +266,13 @@ class TriPlaneGenerator(nn.Module):
                  c_scale:float=1.,                # multiplier of the conditioning label (EG3D --c-scale)
                  neural_rendering_resolution:int=64, # default rendering resolution (updated by training)
                  use_noise:bool=True,             # noise inputs in the backbone
+                 fast_render:bool=True,           # render with part 4's `render_triplane_fast` (same outputs, faster); False: `render_triplane`
                 ):
         super().__init__()
         # formula: NVlabs/eg3d eg3d/training/triplane.py TriPlaneGenerator
         self.z_dim, self.c_dim, self.w_dim, self.img_resolution, self.plane_channels = z_dim, c_dim, w_dim, img_resolution, plane_channels
         self.render = render if render is not None else render_config('ffhq')
-        self.c_gen_conditioning_zero, self.c_scale = c_gen_conditioning_zero, c_scale
+        self.c_gen_conditioning_zero, self.c_scale, self.fast_render = c_gen_conditioning_zero, c_scale, fast_render
         self.backbone = StyleGAN2Generator(z_dim, c_dim, w_dim, plane_resolution, 3 * plane_channels, channel_base=channel_base,
                                            channel_max=channel_max, num_fp16_res=num_fp16_res, conv_clamp=256 if num_fp16_res > 0 else None,
                                            use_noise=use_noise, mapping_kwargs=dict(num_layers=mapping_layers))
@@ -280,6 +281,12 @@ class TriPlaneGenerator(nn.Module):
         self.superresolution = SuperResolution(plane_channels, img_resolution, sr_input_resolution, sr_channels, w_dim,
                                                sr_num_fp16_res, sr_antialias, sr_noise_mode)
         self.register_buffer('neural_rendering_resolution', torch.tensor(int(neural_rendering_resolution)))
+
+    def _renderer(self)->Callable:
+        "The tri-plane renderer: `render_triplane` of this notebook or, by default, the faster one of part 4 (same arguments and outputs)."
+        if not self.fast_render: return render_triplane
+        from gen3d_nb.eg3d.fast_render import render_triplane_fast   # imported here: the fast renderer imports this module
+        return render_triplane_fast
 
     def mapping(self, z:torch.Tensor,  # (B, z_dim)
                 c:torch.Tensor,        # (B, c_dim) conditioning camera labels
@@ -311,7 +318,7 @@ class TriPlaneGenerator(nn.Module):
         if planes is None: planes = self.planes(ws, noise_mode=noise_mode, generator=generator, fused_modconv=fused_modconv)
         with precision_scope(False, planes):   # rays, decoder and marcher in float32 (EG3D: only SR and D use float16)
             origins, dirs = get_rays(c[:, :16].float().reshape(B, 4, 4), c[:, 16:].float().reshape(B, 3, 3), r, r)   # (B, r*r, 3)
-            out = render_triplane(planes.float(), self.decoder, origins, dirs, self.render, generator, chunk)
+            out = self._renderer()(planes.float(), self.decoder, origins, dirs, self.render, generator, chunk)
         feat = out['features'].transpose(1, 2).reshape(B, -1, r, r)                               # (B, C, r, r)
         rgb = feat[:, :3]
         img = self.superresolution(rgb, feat, ws, generator=generator, fused_modconv=fused_modconv)
