@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ..cameras import unpack_label, ssm_angles
+from ..cameras import unpack_label, ssm_angles, project
 from ..render import render_voxels_occupancy, sample_grid
 from ..metrics import iou_3d, mask_iou, voxel_centres
 from ..train import load_checkpoint, find_checkpoint, list_checkpoints, config_from_dict
@@ -18,8 +18,9 @@ from .recon_nets import view_to_c2w, iou_loss
 from .recon import VoxReconConfig, VoxRecon, ReconDataset, data_root, dataset_meta, split_cut
 
 # %% auto #0
-__all__ = ['COLUMNS', 'align_to_world', 'wrap_angle', 'refine_views', 'evaluate_model', 'eval_data', 'checkpoint_path',
-           'load_recon', 'mean_shape_iou', 'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled', 'main']
+__all__ = ['COLUMNS', 'align_to_world', 'wrap_angle', 'refine_views', 'instance_specificity', 'evaluate_model', 'eval_data',
+           'checkpoint_path', 'load_recon', 'mean_shape_threshold', 'mean_shape_iou', 'splat_masks', 'retrieval_iou',
+           'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled', 'main']
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #5fcd9d75
 def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, model frame
@@ -70,6 +71,19 @@ def refine_views(G:VoxRecon,
     return best
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #cf401ab0
+def instance_specificity(pred:torch.Tensor, # (n,G,G,G) bool predictions, world frame
+                         gt:torch.Tensor,   # (m,G,G,G) bool ground truth of the distinct objects
+                         own:torch.Tensor,  # (n,) long: index into gt of each prediction's own object
+                        )->torch.Tensor:    # (n,) IoU with its own object minus the mean IoU with the other m-1
+    "How much a prediction fits its own object better than the others: 0 on average for any input-blind method."
+    p, g = pred.flatten(1).float(), gt.flatten(1).float()
+    inter = p @ g.T                                                            # (n,m)
+    iou = inter / (p.sum(1, keepdim=True) + g.sum(1)[None] - inter).clamp(min=1)
+    m = g.shape[0]
+    if m < 2: return torch.full((len(p),), float('nan'))
+    mine = iou.gather(1, own[:, None])[:, 0]
+    return mine - (iou.sum(1) - mine) / (m - 1)
+
 @torch.no_grad()
 def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
                    ds:ReconDataset,    # held-out data with labels and object ids
@@ -78,13 +92,13 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
                    batch:int=32,
                    refine_steps:int=0, # > 0: refine each predicted view against its input mask first (`refine_views`)
                    refine_starts:int=1,# azimuth hypotheses of the refinement (`refine_views(starts=)`)
-                  )->dict:             # iou3d, iou3d_canon, mask_iou, az_err_deg, el_err_deg (+ per-image 'per_image')
+                  )->dict:             # iou3d, iou3d_canon, specificity, mask_iou, az_err_deg, el_err_deg (+ per-image 'per_image')
     "3D IoU (view-aligned and canonical), reprojection mask IoU and viewpoint errors on held-out images."
     if ds.labels is None or ds.object_ids is None: raise ValueError(f'{ds.path}: evaluation needs dataset.json labels and object_ids')
     was = G.training; G.eval()
     dev = next(G.parameters()).device
     n = len(ds) if n is None else min(n, len(ds))
-    i3, ic, mi, daz, delv = [], [], [], [], []
+    i3, ic, mi, daz, delv, preds = [], [], [], [], [], []
     for s in range(0, n, batch):
         idx = list(range(s, min(s + batch, n)))
         img = torch.stack([ds[i]['img'] for i in idx]).to(dev); m = torch.stack([ds[i]['mask'] for i in idx]).to(dev)
@@ -96,7 +110,7 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
         Gt = gt.shape[-1]
         al = align_to_world(out['occ'].float(), out['view'].float().cpu().double().to(dev), c2w_gt.to(dev), Gt)
         can = out['occ'] if out['occ'].shape[-1] == Gt else F.interpolate(out['occ'], size=(Gt,) * 3, mode='trilinear', align_corners=False)
-        i3.append(iou_3d(al[:, 0] >= 0.5, gt)); ic.append(iou_3d(can[:, 0] >= 0.5, gt))
+        i3.append(iou_3d(al[:, 0] >= 0.5, gt)); ic.append(iou_3d(can[:, 0] >= 0.5, gt)); preds.append((al[:, 0] >= 0.5).cpu())
         c2w, K = G.cameras(out['view'])
         H = m.shape[-1]
         sil = render_voxels_occupancy(out['occ'], c2w, K, H, H, threshold=0.5)
@@ -104,10 +118,12 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
         az, el, _ = ssm_angles(c2w_gt.to(dev))
         daz.append(wrap_angle(out['view'][:, 0].double() - az.double())); delv.append(wrap_angle(out['view'][:, 1].double() - el.double()))
     G.train(was)
+    ids, own = torch.unique(torch.as_tensor(ds.object_ids[:n]), return_inverse=True)   # the distinct held-out objects
+    spec = instance_specificity(torch.cat(preds), gt_occ[ids], own)
     i3, ic, mi, daz, delv = (torch.cat(x).cpu() for x in (i3, ic, mi, daz, delv))
     off = torch.atan2(daz.sin().mean(), daz.cos().mean())                     # the model's global azimuth offset
     az_err = torch.rad2deg(wrap_angle(daz - off).abs()); el_err = torch.rad2deg(delv.abs())
-    return dict(iou3d=float(i3.mean()), iou3d_canon=float(ic.mean()), mask_iou=float(mi.mean()),
+    return dict(iou3d=float(i3.mean()), iou3d_canon=float(ic.mean()), specificity=float(spec.mean()), mask_iou=float(mi.mean()),
                 az_err_deg=float(az_err.median()), el_err_deg=float(el_err.median()), az_offset_deg=float(torch.rad2deg(off)),
                 n=n, per_image=i3)
 
@@ -145,15 +161,60 @@ def load_recon(ckpt:str|Path, # checkpoint file or run folder (its latest ckpt_*
     G.load_state_dict(ck['ema'] if ema and ck.get('ema') is not None else ck['models']['G'])
     return G.to(device).eval(), cfg
 
-def mean_shape_iou(data:str|Path, cfg:VoxReconConfig)->float:
-    "3D IoU of the mean training occupancy (>= 0.5) with each held-out object (canonical frame), averaged over the test images."
+def mean_shape_threshold(train_occ:torch.Tensor, # (N,G,G,G) bool training objects
+                         grid:tuple=tuple(i / 20 for i in range(1, 20)), # candidate thresholds
+                        )->float:                  # the threshold whose mean shape best fits the training objects
+    "Threshold of the mean training occupancy chosen on the training objects only (mean 3D IoU with them)."
+    mean = train_occ.float().mean(0)
+    scores = [float(iou_3d((mean >= t)[None].expand(len(train_occ), -1, -1, -1), train_occ).mean()) for t in grid]
+    return grid[max(range(len(grid)), key=scores.__getitem__)]
+
+def mean_shape_iou(data:str|Path, cfg:VoxReconConfig,
+                   threshold:float|None=None, # None: chosen on the training objects (`mean_shape_threshold`)
+                  )->tuple:                   # (mean 3D IoU over the test images, threshold)
+    "3D IoU of the thresholded mean training occupancy with each held-out object (world frame: the true view)."
     ds, gt = eval_data(cfg, data)
     cut = split_cut(dataset_meta(data).get('object_ids'), cfg.holdout) or len(gt)
-    mean = gt[:cut].float().mean(0) >= 0.5
+    t = mean_shape_threshold(gt[:cut]) if threshold is None else threshold
+    mean = gt[:cut].float().mean(0) >= t
     ids = ds.object_ids[:cfg.n_eval] if cfg.n_eval else ds.object_ids
-    return float(iou_3d(mean[None].expand(len(ids), -1, -1, -1), gt[ids]).mean())
+    return float(iou_3d(mean[None].expand(len(ids), -1, -1, -1), gt[ids]).mean()), t
 
-COLUMNS = ('iou3d', 'iou3d_canon', 'mask_iou', 'az_err_deg', 'el_err_deg', 'az_offset_deg')
+def splat_masks(occ:torch.Tensor,    # (N,G,G,G) bool occupancy, world frame, axes (z,y,x) over [-box/2, box/2]^3
+                c2w:torch.Tensor,    # (4,4) one camera (OpenCV)
+                K_norm:torch.Tensor, # (3,3) normalized intrinsics
+                S:int,               # mask side in pixels
+                box:float=1.0,
+               )->torch.Tensor:      # (N,S,S) bool: pixels that an occupied voxel centre projects into
+    "Fast approximate silhouettes of many shapes at one camera: the centres of the occupied voxels, splatted to pixels."
+    N, G = occ.shape[0], occ.shape[-1]
+    n, vz, vy, vx = occ.nonzero().unbind(-1)
+    pts = ((torch.stack([vx, vy, vz], -1).to(c2w.dtype) + 0.5) / G - 0.5) * box   # (P,3) world voxel centres
+    uv, _ = project(pts[None], c2w[None], K_norm[None])
+    ij = (uv[0] * S).floor().long()                                          # (P,2) pixel column, row
+    ok = ((ij >= 0) & (ij < S)).all(-1)
+    flat = (n * S + ij[:, 1]) * S + ij[:, 0]
+    out = torch.zeros(N * S * S, dtype=torch.bool); out[flat[ok]] = True
+    return out.reshape(N, S, S)
+
+def retrieval_iou(data:str|Path, cfg:VoxReconConfig,
+                 )->tuple:           # (mean 3D IoU, mean specificity) over the test images
+    "Nearest-neighbour retrieval at the true view: the training shape whose silhouette best matches the input mask."
+    ds, gt = eval_data(cfg, data)
+    cut = split_cut(dataset_meta(data).get('object_ids'), cfg.holdout) or len(gt)
+    n = min(cfg.n_eval, len(ds)) if cfg.n_eval else len(ds)
+    c2w, K = unpack_label(ds.labels[:n])
+    picks = []
+    for i in range(n):
+        m = ds[i]['mask'][0] >= 0.5
+        sil = splat_masks(gt[:cut], c2w[i].float(), K[i].float(), m.shape[-1])
+        inter = (sil & m).flatten(1).sum(1); union = (sil | m).flatten(1).sum(1).clamp(min=1)
+        picks.append(int((inter / union).argmax()))
+    pred = gt[torch.tensor(picks)]
+    ids, own = torch.unique(torch.as_tensor(ds.object_ids[:n]), return_inverse=True)
+    return float(iou_3d(pred, gt[ds.object_ids[:n]]).mean()), float(instance_specificity(pred, gt[ids], own).mean())
+
+COLUMNS = ('iou3d', 'iou3d_canon', 'specificity', 'mask_iou', 'az_err_deg', 'el_err_deg', 'az_offset_deg')
 
 def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folders
                          data:str|Path|None=None,# dataset (default: each run's own `data`)
@@ -175,10 +236,14 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
         step = int(load_checkpoint(checkpoint_path(c))['step'])
         name = names[k] if names and k < len(names) else Path(c).resolve().parent.name if Path(c).is_file() else Path(c).name
         rows.append(dict(name=name, step=step, n=r['n'], **{col: r[col] for col in COLUMNS}))
-        if mean_row and ref is None:
-            ref = dict(name='mean shape', step=0, n=r['n'], **{col: float('nan') for col in COLUMNS})
-            ref['iou3d_canon'] = mean_shape_iou(root, cfg)
-    return rows + ([ref] if ref else [])
+        if mean_row and ref is None:                    # the input-blind and the retrieval baselines, at the true view
+            iou, t = mean_shape_iou(root, cfg)
+            ref = dict(name=f'mean shape (t={t:.2f})', step=0, n=r['n'], **{col: float('nan') for col in COLUMNS})
+            ref.update(iou3d=iou, iou3d_canon=iou, specificity=0.)       # one prediction for every input: specificity 0
+            nn_iou, nn_spec = retrieval_iou(root, cfg)
+            nn_row = dict(name='retrieval (true view)', step=0, n=r['n'], **{col: float('nan') for col in COLUMNS})
+            nn_row.update(iou3d=nn_iou, iou3d_canon=nn_iou, specificity=nn_spec)
+    return rows + ([ref, nn_row] if ref else [])
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #c8bf0aa0
 def format_table(rows:list)->str:
@@ -194,7 +259,7 @@ def pool_runs(rows:list)->list:  # one dict per model with two or more rows: nam
     "Pool the runs of one model (seeds): rows whose names agree up to a '/' ('SSM/s0', 'SSM/s1') or entirely."
     groups = {}
     for r in rows:
-        if r['name'] != 'mean shape': groups.setdefault(r['name'].split('/')[0], []).append(r)
+        if not r['name'].startswith(('mean shape', 'retrieval')): groups.setdefault(r['name'].split('/')[0], []).append(r)
     mean = lambda v: sum(v) / len(v)
     return [dict(name=k, runs=len(g), iou3d_mean=mean([r['iou3d'] for r in g]), iou3d_min=min(r['iou3d'] for r in g),
                  iou3d_max=max(r['iou3d'] for r in g), mask_iou_mean=mean([r['mask_iou'] for r in g]))
