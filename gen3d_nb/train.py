@@ -29,7 +29,8 @@ __all__ = ['MODELS', 'AMP_INIT_SCALE', 'AMP_GROWTH_INTERVAL', 'CKPT_FORMAT', 'Ru
            'NonFiniteError', 'TrainContext', 'batch_at', 'nimg_at', 'step_indices', 'StepBatchSampler',
            'list_checkpoints', 'find_checkpoint', 'tensor_checksum', 'checkpoint_dict', 'save_checkpoint',
            'load_checkpoint', 'latest_intact_checkpoint', 'save_weights', 'dist_env', 'make_context',
-           'set_learning_rates', 'save_random_checkpoint', 'run_step', 'TrainingInterrupted', 'fit', 'train', 'main']
+           'set_learning_rates', 'save_random_checkpoint', 'run_step', 'TrainingInterrupted', 'fit', 'train',
+           'family_flags', 'main']
 
 # %% ../nbs/08_train.ipynb #63038e72
 @dataclass
@@ -269,7 +270,9 @@ MODELS = {'prgan': 'gen3d_nb.voxgan.prgan',  # model name -> family module path 
           'pigan': 'gen3d_nb.pigan.model',
           'voxrecon': 'gen3d_nb.voxgan.recon',
           'eg3d': 'gen3d_nb.eg3d.model',
-          'uorf': 'gen3d_nb.uorf.model'}
+          'uorf': 'gen3d_nb.uorf.model',
+          'uvrecon': 'gen3d_nb.uvgan.recon',
+          'uvgan': 'gen3d_nb.uvgan.gan'}
 _REQUIRED = ('PRESETS', 'build', 'make_opts', 'make_dataset', 'train_step')
 
 def register_model(name:str,             # name for --model
@@ -742,16 +745,18 @@ def save_random_checkpoint(path:str|Path,   # output .pt file
     ctx = make_context(cfg, 'cpu')
     return save_weights(path, cfg, ctx.models, ema=ctx.ema.state_dict() if ctx.ema is not None else None)
 
+def _log_value(v): return v.detach() if isinstance(v, torch.Tensor) else float(v)  # a tensor stays on its device: no sync per step
+
 def run_step(ctx:TrainContext, # context at step ctx.steps_done
              batch,            # this process's batch for the step (on ctx.device)
-            )->dict:           # the family's logs, averaged over micro-batches
+            )->dict:           # the family's logs, averaged over micro-batches (floats, or 0-d tensors converted at log time)
     "One optimisation step: learning rates, `family.train_step` per micro-batch, loss scale, EMA update, `steps_done += 1`."
     cfg, step = ctx.cfg, ctx.steps_done
     set_learning_rates(ctx, step)
     logs = {}
     for micro, mb in enumerate(_split(batch, cfg.accum)):
         ctx.micro, ctx._calls = micro, {}
-        for k, v in (ctx.family.train_step(ctx, mb, step) or {}).items(): logs[k] = logs.get(k, 0.0) + float(v) / cfg.accum
+        for k, v in (ctx.family.train_step(ctx, mb, step) or {}).items(): logs[k] = logs.get(k, 0.0) + _log_value(v) / cfg.accum
     ctx._end_step()
     # Why the EMA decay depends on the images seen: a half-life in images does not change with the batch size (EG3D).
     if ctx.ema is not None:
@@ -823,7 +828,7 @@ def _resume(ctx:TrainContext, resume, outdir:Path):
 
 def _log_means(ctx:TrainContext, sums:dict, seconds:float):
     "Write the means of the logged scalars since the last log line: stats.jsonl, TensorBoard, progress bar postfix."
-    n = sums.pop('_n'); means = {k: v / n for k, v in sums.items()}
+    n = sums.pop('_n'); means = {k: float(v) / n for k, v in sums.items()}  # the one host sync per log line
     means['sec_per_step'], means['skipped'] = seconds / n, sum(ctx.skipped.values())
     if not ctx.is_main: return means
     with open(ctx.outdir / 'stats.jsonl', 'a') as f: f.write(json.dumps({'step': ctx.steps_done, **means}) + '\n')
@@ -858,6 +863,10 @@ def _interrupt(ctx:TrainContext, signum:int):
                               f'plus --resume auto (outdir {ctx.outdir})', signum)
 
 # %% ../nbs/08_train.ipynb #1f056e1a
+def _is_finetune(resume, outdir:Path)->bool:
+    "Whether `resume` names another run's checkpoint (weights only, step 0) rather than this run's folder."
+    return resume is not None and str(resume) != 'auto' and find_checkpoint(resume).resolve().parent != Path(outdir).resolve()
+
 def fit(cfg:TrainConfig,          # the run's config (a family's TrainConfig subclass)
         outdir:str|Path|None=None, # output folder (default cfg.run.outdir)
         resume:str|Path|None=None, # None | 'auto' | a run folder | a ckpt file (another run's = finetune)
@@ -872,6 +881,8 @@ def fit(cfg:TrainConfig,          # the run's config (a family's TrainConfig sub
     cfg = check_config(dataclasses.replace(cfg, run=run), world_size)
     try:
         _prepare_outdir(outdir, resume, force, rank == 0)
+        hook = getattr(get_family(cfg.model), 'finetune_config', None)
+        if hook is not None and _is_finetune(resume, outdir): cfg = check_config(hook(cfg), world_size)  # e.g. EG3D's --resume settings
         # Section. Models, optimisers, context (seeded: the same initial weights on every process), resume.
         ctx = make_context(cfg, device, rank, world_size)
         ctx.outdir = outdir
@@ -930,6 +941,7 @@ def train(model:str='prgan',  # family: a key of MODELS (or an importable family
           load_dir:str=None,  # alias of --resume (pi-GAN's flag name: the run folder to continue from)
           data:str=None,      # dataset path (default: the family's built-in synthetic data)
           batch:int=None,     # global batch size (split over processes)
+          batch_gpu:int=None, # images per process per forward pass (EG3D --batch-gpu): accum = batch / (processes x batch_gpu)
           gpus:int=1,         # processes to start (one per CUDA device; with --cpu, gloo processes)
           gamma:float=None,   # R1 weight
           seed:int=None,      # random seed
@@ -955,12 +967,18 @@ def train(model:str='prgan',  # family: a key of MODELS (or an importable family
         config = dataclasses.replace(config, iters=math.ceil(kimg * 1000 / config.batch))
     outdir = outdir or f'runs/{model}-{preset}'
     if gpus < 1: raise ValueError(f'--gpus must be >= 1, got {gpus}')
+    if batch_gpu is not None:
+        world = gpus if gpus > 1 else int(os.environ.get('WORLD_SIZE', 1))
+        local = config.batch // world
+        if batch_gpu < 1 or config.batch % world or local % batch_gpu:
+            raise ValueError(f'--batch-gpu {batch_gpu}: must divide the per-process batch {config.batch} / {world} processes')
+        config = dataclasses.replace(config, accum=local // batch_gpu)
     if gpus > 1 and 'WORLD_SIZE' not in os.environ:
         # Section. Launch N processes (torchrun does this for us when used instead), after the checks they would fail.
         if not cpu and torch.cuda.is_available() and gpus > torch.cuda.device_count():
             raise ValueError(f'--gpus {gpus}: only {torch.cuda.device_count()} CUDA device(s) visible')
         check_config(config, gpus)
-        kwargs = dict(model=model, preset=preset, outdir=outdir, resume=resume, data=data, batch=batch, gpus=1, gamma=gamma,
+        kwargs = dict(model=model, preset=preset, outdir=outdir, resume=resume, data=data, batch=batch, batch_gpu=batch_gpu, gpus=1, gamma=gamma,
                       seed=seed, iters=config.iters, snap=snap, cpu=cpu, force=force, set=set)
         models = {k: (v if isinstance(v, str) else v.__name__) for k, v in MODELS.items()}
         import torch.multiprocessing as mp
@@ -974,9 +992,36 @@ def train(model:str='prgan',  # family: a key of MODELS (or an importable family
 
 known_error(NonFiniteError)
 
+def _flag_name(word:str)->str: return word[2:].split('=', 1)[0].replace('-', '_')
+
+def family_flags(argv:list, # command-line words
+                )->list:    # the same words, the chosen family's own flags turned into `--set key=value`
+    "Accept a family's flag names on the command line: `--gpc_reg_prob 0.8` or EG3D's `--map-depth 2` become `--set` overrides."
+    argv = [str(a) for a in argv]
+    model = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == '--model'), None) or \
+            next((a.split('=', 1)[1] for a in argv if a.startswith('--model=')), 'prgan')
+    try: fam = get_family(model)
+    except ValueError: return argv                                            # train() reports the unknown model
+    own = set(inspect.signature(train).parameters) | {'help', 'debug'}
+    table = {k.replace('-', '_'): v for k, v in getattr(fam, 'FLAGS', {}).items()}
+    cfg_fields = {f.name for f in fields(next(iter(fam.PRESETS.values()))())}
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]; name = _flag_name(a) if a.startswith('--') else None
+        if name in own: out.append('--' + name + a[2:][len(name):] if '=' in a else '--' + name); i += 1; continue
+        if name is not None and (name in table or name in cfg_fields):
+            if '=' in a: value, i = a.split('=', 1)[1], i + 1
+            elif i + 1 < len(argv): value, i = argv[i + 1], i + 2
+            else: raise CLIError(f'{a}: expected a value')
+            out += ['--set', f'{table.get(name, name)}={value}']; continue
+        out.append(a); i += 1
+    return out
+
 def main(argv:list|None=None): # command-line words (default: sys.argv[1:])
     "Command line entry point: `python -m gen3d_nb.train ...` and `gen3d_train ...` (flags: see `--help`; errors are one line)."
-    try: run_cli(train, argv, prog='gen3d_train')
+    try: run_cli(train, family_flags(sys.argv[1:] if argv is None else argv), prog='gen3d_train')
+    except CLIError as e:
+        print(f'gen3d_train: error: {e}', file=sys.stderr); sys.exit(2)
     except TrainingInterrupted as e:
         print(f'gen3d_train: {e}', file=sys.stderr); sys.exit(e.exit_code)
 

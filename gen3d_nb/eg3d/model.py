@@ -21,9 +21,9 @@ from .stylegan2 import Discriminator
 from .triplane import SR_CONFIGS, TriPlaneGenerator, EG3DRenderConfig, render_config, neural_rendering_resolution_at
 
 # %% auto #0
-__all__ = ['PRESETS', 'filtered_resize', 'DualDiscriminator', 'blur_sigma_at', 'blur2d', 'EG3DNetConfig', 'EG3DConfig',
-           'EG3DSchedule', 'schedule_at', 'build', 'make_opts', 'EG3DDataset', 'make_dataset', 'setup', 'run_G',
-           'run_D', 'density_reg_loss', 'train_step', 'sample_images', 'snapshot']
+__all__ = ['PRESETS', 'FLAGS', 'filtered_resize', 'DualDiscriminator', 'blur_sigma_at', 'blur2d', 'EG3DNetConfig', 'EG3DConfig',
+           'finetune_config', 'EG3DSchedule', 'schedule_at', 'build', 'make_opts', 'EG3DDataset', 'make_dataset',
+           'setup', 'run_G', 'run_D', 'density_reg_loss', 'train_step', 'sample_images', 'snapshot', 'evaluate']
 
 # %% ../../nbs/22_eg3d_c_train.ipynb #be732205
 def filtered_resize(img:torch.Tensor,  # (B, C, H, W)
@@ -142,6 +142,11 @@ class EG3DConfig(TrainConfig):
     mirror:bool=False             # EG3D --mirror (here the pose is mirrored with the image)
     synthetic:str='car'           # built-in data when data is None: a gen3d_nb.synthetic category ('' = require --data)
     chunk:int|None=None           # rays per renderer pass (None: all; bounds memory at high resolutions)
+    metrics:str='none'            # EG3D --metrics at the end of training (and each snapshot with run.best_metric): fid, kid, is, pr
+                                  # or EG3D's names (fid50k_full, ...), comma-separated; 'none' = off (EG3D's default fid50k_full needs weights)
+    inception:str=''              # Inception-v3 state dict (.pt) that --metrics needs; nothing is downloaded
+    metrics_num_gen:int=50000     # generated images per evaluation (EG3D: 50k)
+    metrics_num_real:int|None=None # real images (None: all, EG3D's _full)
 
     def __post_init__(self):
         n, r = self.net, self.render
@@ -164,6 +169,9 @@ class EG3DConfig(TrainConfig):
                              f'(super-resolution factor 2 or 4), i.e. {n.img_resolution // 2} or {n.img_resolution // 4}')
         g = min(n.mbstd_group, self.batch)
         if self.batch % g: raise ValueError(f'EG3DConfig: batch={self.batch} is not divisible by net.mbstd_group={n.mbstd_group}')
+        if self.metrics not in ('', 'none'):
+            from gen3d_nb.eg3d.calc_metrics import parse_metrics   # imports this module, so only when metrics are asked for
+            parse_metrics(self.metrics)
 
 def _ema_kimg(batch:int)->float: return batch * 10 / 32  # EG3D train.py: c.ema_kimg = batch_size * 10 / 32
 
@@ -199,6 +207,18 @@ PRESETS = {
     **{k: functools.partial(_paper, k, c, res, **kw) for k, (c, res, kw) in _PAPER.items()},
     **{c: functools.partial(_paper, c, c, res, **kw) for k, (c, res, kw) in _PAPER.items()},   # EG3D's --cfg ffhq|afhq|shapenet
 }
+
+# EG3D's flag names where ours differ (`python -m gen3d_nb.train --model eg3d --glr 0.002 --map-depth 2 ...`); every config
+# field is a flag too (--gpc_reg_prob 0.8), and --batch, --batch-gpu, --kimg, --snap (in steps), --resume, --gpus are the engine's.
+FLAGS = {'glr': 'lr_g', 'dlr': 'lr_d', 'cbase': 'net.cbase', 'cmax': 'net.cmax', 'map-depth': 'net.map_depth',
+         'mbstd-group': 'net.mbstd_group', 'g_num_fp16_res': 'net.g_num_fp16_res', 'd_num_fp16_res': 'net.d_num_fp16_res',
+         'sr_num_fp16_res': 'net.sr_num_fp16_res', 'sr_noise_mode': 'net.sr_noise_mode', 'decoder_lr_mul': 'net.decoder_lr_mul',
+         'freezed': 'net.freezed', 'disc_c_noise': 'net.disc_c_noise', 'c-scale': 'c_scale', 'p': 'aug_p', 'target': 'ada_target',
+         'workers': 'run.workers'}
+
+def finetune_config(cfg:EG3DConfig)->EG3DConfig:
+    "Starting from another run's weights is EG3D's --resume: no blur or GPC ramp (unless resume_blur) and ADA's 100 kimg."
+    return dataclasses.replace(cfg, finetune=True)
 
 # %% ../../nbs/22_eg3d_c_train.ipynb #09f018a6
 @dataclass(frozen=True)
@@ -283,6 +303,9 @@ def _gen_labels(ctx)->torch.Tensor:
 def setup(ctx):
     "Load the camera labels and attach ADA (its p is checkpointed by the engine) or the fixed augmentation."
     cfg = ctx.cfg
+    if cfg.metrics not in ('', 'none') and not cfg.inception:   # checked here, not in the config: --set metrics=... comes before --set inception=...
+        raise ValueError(f'EG3DConfig: metrics={cfg.metrics!r} need inception=PATH (--inception: an Inception-v3 state dict; '
+                         'nothing is downloaded), or metrics=none')
     _gen_labels(ctx)
     ctx.augment_pipe = None
     if cfg.aug == 'ada':
@@ -418,3 +441,14 @@ def snapshot(ctx, outdir, step:int)->dict:
     n = len(imgs['image'])
     save_image(torch.cat([imgs['image'], imgs['image_raw'], imgs['image_depth']]), Path(outdir) / f'samples_{step:06d}.png', nrow=n)
     return imgs
+
+def evaluate(ctx)->dict:
+    "EG3D's --metrics for G_ema against the training images (`22_eg3d_h`); nothing when metrics is 'none'."
+    cfg = ctx.cfg
+    if cfg.metrics in ('', 'none'): return {}
+    from gen3d_nb.eg3d.calc_metrics import parse_metrics, real_images, generated_images, compute_metrics
+    from gen3d_nb.metrics import load_inception
+    G = ctx.ema.module if ctx.ema is not None else ctx.models['G']
+    ds = make_dataset(cfg)
+    fake = generated_images(G, ds.labels, cfg.metrics_num_gen, seed=cfg.seed)
+    return compute_metrics(real_images(ds, cfg.metrics_num_real), fake, load_inception(cfg.inception, ctx.device), parse_metrics(cfg.metrics))
