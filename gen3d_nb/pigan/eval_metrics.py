@@ -4,7 +4,7 @@
 
 # %% ../../nbs/21f_pigan_eval_metrics.ipynb #9c64727e
 from __future__ import annotations
-import io, json, math
+import dataclasses, io, json, math
 from pathlib import Path
 from typing import Literal
 import numpy as np
@@ -16,7 +16,7 @@ from ..cli import run_cli, cli_param
 from ..metrics import feature_stats, fid_from_features, kid_from_features, load_inception, inception_outputs, inception_score
 from ..data import ImageFolderDataset
 from .networks import PiGANGenerator, sample_pigan_cameras
-from .model import PiGANConfig, load_generator, render_kwargs, builtin_dataset
+from .model import PiGANConfig, load_generator, render_kwargs, builtin_dataset, CelebAImageDataset
 
 # %% auto #0
 __all__ = ['jpeg_roundtrip', 'real_images', 'generated_images', 'compute_metrics', 'describe', 'main']
@@ -36,10 +36,12 @@ def jpeg_roundtrip(imgs:torch.Tensor,  # (N,3,H,W) in [0,1]
 
 def real_images(path:str|Path,   # folder or zip of images (any depth; masks/ ignored)
                 n:int|None,      # how many (sorted order); None: all
-                size:int,        # centre-cropped and resized to size x size
+                size:int,        # framed and resized to size x size
+                framing:str='center', # 'center': the centre square; 'celeba': pi-GAN's CelebA crop (a config's `framing`)
                )->torch.Tensor:  # (n,3,size,size) in [0,1]
-    "Real images for the metrics."
-    ds = ImageFolderDataset(path, size)
+    "Real images for the metrics, framed as the model's training images."
+    if framing not in ('center', 'celeba'): raise ValueError(f"framing must be 'center' or 'celeba', got {framing!r}")
+    ds = (CelebAImageDataset if framing == 'celeba' else ImageFolderDataset)(path, size)
     n = len(ds) if n is None else min(n, len(ds))
     return torch.stack([ds[i]['img'] for i in range(n)]).add(1).div(2).clamp(0, 1)
 
@@ -50,12 +52,15 @@ def generated_images(G:PiGANGenerator, cfg:PiGANConfig,
                      psi:float=1.,      # truncation (pi-GAN's metrics: 1)
                      seed:int=0,        # latents and cameras
                      batch:int=8, chunk:int|None=4096, progress:bool=False,
+                     perturb:bool|None=None, # jittered depths and random fine samples as pi-GAN renders (None: the config's eval_perturb)
                     )->torch.Tensor:    # (n,3,size,size) in [0,1]
     "Images of random latents from random cameras of the config's prior, with its evaluation render settings."
     p = next(G.parameters()); g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, G.z_dim, generator=g)
     c2w, K, _ = sample_pigan_cameras(cfg.cams, n, cfg.fov_deg, g, p.device, p.dtype)
+    if perturb is not None: cfg = dataclasses.replace(cfg, eval_perturb=perturb)
     kw = render_kwargs(cfg, None, size, chunk=chunk)
+    if cfg.eval_perturb: kw['generator'] = torch.Generator(p.device).manual_seed(seed + 1)   # the jitter draws, seeded
     out = []
     for s in tqdm(range(0, n, batch), desc='generate', disable=not progress):
         out.append(G(z[s:s + batch].to(p), c2w[s:s + batch], K[s:s + batch], psi=psi, **kw)['img'].add(1).div(2).clamp(0, 1).cpu())
@@ -94,6 +99,7 @@ def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen
          jpeg:bool=False,                # JPEG round trip of both sets (pi-GAN's protocol)
          jpeg_quality:int=75,            # quality of the round trip
          psi:float=1.,                   # truncation (pi-GAN's metrics: 1)
+         perturb:bool=False,             # jittered depths and random fine samples, as pi-GAN renders (else the config's eval_perturb)
          batch:int=32,                   # Inception batch (generation uses a quarter of it)
          seed:int=0,                     # latents and cameras
          out:str|None=None,              # also write the metrics as JSON here
@@ -108,10 +114,10 @@ def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen
     net = load_inception(inception, dev)
     src = Path(real_image_dir) if real_image_dir is not None else (Path(cfg.data) if cfg.data else builtin_dataset(cfg))
     if not src.exists(): raise FileNotFoundError(f'{src}: no such folder or zip of real images (--real_image_dir)')
-    real = real_images(src, num_real, image_size)
-    fake = generated_images(G, cfg, num_images, image_size, psi, seed, max(1, batch // 4), progress=not quiet)
+    real = real_images(src, num_real, image_size, cfg.framing)
+    fake = generated_images(G, cfg, num_images, image_size, psi, seed, max(1, batch // 4), progress=not quiet, perturb=perturb or None)
     m = compute_metrics(real, fake, net, jpeg, jpeg_quality, batch)
-    m.update(psi=psi, real_images=str(src), ckpt=str(ckpt), inception=str(inception))
+    m.update(psi=psi, perturb=bool(perturb or cfg.eval_perturb), framing=cfg.framing, real_images=str(src), ckpt=str(ckpt), inception=str(inception))
     if out is not None: atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(m, indent=1)))
     if not quiet: print(describe(m))
     return m

@@ -37,7 +37,7 @@ def _loss(a:torch.Tensor, b:torch.Tensor, kind:str)->torch.Tensor:
 def pose_search(G:PiGANGenerator, cfg:PiGANConfig,
                 target:torch.Tensor,   # (1,3,H,W) in [-1,1]
                 n:int=5,               # grid points per angle
-                loss:str='l1', **kw)->tuple:   # (yaw, pitch) of the best grid pose, rendering the mean scene
+                loss:str='mse', **kw)->tuple:   # (yaw, pitch) of the best grid pose, rendering the mean scene
     "Grid search of the camera over the config's prior (+-2 std; all around for a 360-degree prior)."
     f, ph = G.mean_latents()
     d = cfg.cams
@@ -76,13 +76,13 @@ def invert(G:PiGANGenerator, cfg:PiGANConfig,
            init_yaw:float|None=None,   # start camera (None: the prior's mean / the search's best)
            init_pitch:float|None=None,
            n_samples:int=24,           # samples per ray (pi-GAN 24, no hierarchical pass)
-           loss:str='l1',              # 'l1' (pi-GAN) or 'mse'
+           loss:str='mse',             # 'mse' (pi-GAN's inverse_render.py since 0800af7) or 'l1' (its first version)
            lock_view_dependence:bool=False,
            seed:int=0,                 # noise draws
            progress:bool=True,
           )->Inversion:
     "Fit latent offsets to the mean frequencies/phases, and optionally the camera pose, to one image."
-    # formula: marcoamonteiro/pi-GAN inverse_render.py (offsets from the mean, noise 0.03 (1 - i/n), Adam, StepLR, L1)
+    # formula: marcoamonteiro/pi-GAN inverse_render.py (offsets from the mean, noise 0.03 (1 - i/n), Adam, StepLR, MSELoss)
     if loss not in ('l1', 'mse'): raise ValueError(f"loss must be 'l1' or 'mse', got {loss!r}")
     if target.ndim != 4 or target.shape[:2] != (1, 3) or target.shape[2] != target.shape[3]:
         raise ValueError(f'target must be (1, 3, S, S) in [-1, 1], got {tuple(target.shape)}')
@@ -151,7 +151,7 @@ def main(ckpt:str,                       # a pi-GAN checkpoint (ckpt_*.pt of gen
          fixed_pose:bool=False,          # pi-GAN's behaviour: keep the camera at the prior's mean
          init_yaw:float|None=None,       # start yaw (default: the prior's mean or the search's best)
          init_pitch:float|None=None,     # start pitch
-         loss:Literal['l1', 'mse']='l1', # image loss
+         loss:Literal['mse', 'l1']='mse', # image loss (pi-GAN: MSE)
          num_frames:int=64,              # frames of the video of the fit (0: no video)
          render_size:int=256,            # side of the video frames
          lock_view_dependence:bool=False,# remove view-dependent effects while fitting

@@ -16,16 +16,17 @@ from ..rays import get_rays, RenderConfig
 from ..gan import topk_fraction, g_loss_topk, r1_penalty, r1_weight, requires_grad, EMA
 from ..train import TrainConfig, RunConfig, Stage, validate_stages, stage_index, stage_at, fade_weight, lr_schedule
 from ..train import config_from_dict, save_random_checkpoint, CKPT_FORMAT
-from ..data import ImageFolderDataset
+from ..data import ImageFolderDataset, decode_image, image_to_tensor
 from ..viz import save_gif
 from .networks import SIRENS, DISCRIMINATORS, PiGANGenerator, pigan_camera, sample_pigan_cameras, pigan_render, eval_latents
 
 # %% auto #0
-__all__ = ['EMA_DECAY', 'CURRICULA', 'PRESETS', 'EMA2_DECAY', 'SNAPSHOT_YAWS', 'random_checkpoint', 'identity_loss',
-           'nerf_noise_at', 'last_upsample', 'ema_kimg_for', 'PiGANConfig', 'build_generator', 'build', 'lr_at',
-           'make_opts', 'setup', 'update_ema2', 'render_kwargs', 'prepare_reals', 'd_phase', 'g_phase', 'train_step',
-           'builtin_dataset', 'make_dataset', 'render_latents', 'render_views', 'depth_reprojection_error', 'snapshot',
-           'evaluate', 'load_generator']
+__all__ = ['EMA_DECAY', 'CURRICULA', 'PRESETS', 'UNIQUE_LR_MULT', 'EMA2_DECAY', 'CELEBA_RESIZE', 'CELEBA_CROP', 'SNAPSHOT_YAWS',
+           'random_checkpoint', 'identity_loss', 'nerf_noise_at', 'last_upsample', 'ema_kimg_for', 'PiGANConfig',
+           'build_generator', 'build', 'lr_at', 'make_opts', 'sample_z', 'setup', 'update_ema2', 'render_kwargs',
+           'prepare_reals', 'd_phase', 'g_phase', 'amp_scale_floor', 'train_step', 'builtin_dataset', 'celeba_framing',
+           'CelebAImageDataset', 'make_dataset', 'render_latents', 'render_views', 'depth_reprojection_error',
+           'snapshot', 'evaluate', 'load_generator']
 
 # %% ../../nbs/21_pigan_train.ipynb #2e9fc063
 def identity_loss(pred_latent:torch.Tensor|None, z:torch.Tensor,   # (B, z_dim) each
@@ -67,6 +68,8 @@ class PiGANConfig(TrainConfig):
     lr_g:float=6e-5              # generator lr (a stage's lr_g overrides it)
     lr_d:float=2e-4              # discriminator lr (a stage's lr_d overrides it)
     betas:tuple=(0., 0.9)        # Adam betas (pi-GAN), weight decay 0
+    unique_lr:bool=False         # the mapping network learns at UNIQUE_LR_MULT x the generator lr (pi-GAN unique_lr)
+    amp:bool=True                # mixed precision + loss scaling, as pi-GAN trains (torch.cuda.amp); the engine ignores it on a CPU
     # Curriculum.
     stages:list=field(default_factory=lambda: [Stage(0, 64, 56, 12, 6e-5, 2e-4)]) # list of gen3d_nb.train.Stage
     batch_split:tuple=(2,)       # micro-batches of the G pass, per stage (or one value for all): memory only
@@ -77,6 +80,7 @@ class PiGANConfig(TrainConfig):
     width:int=256                # SIREN width
     n_layers:int=8               # FiLM layers on the point
     map_hidden:int=256           # mapping network width
+    z_dist:Literal['gaussian', 'uniform']='gaussian' # training latents: randn, or U(-1, 1) (pi-GAN z_dist)
     box_warp:float=0.24          # SPATIALSIRENBASELINE's warp cube side (UniformBoxWarp)
     # Discriminator.
     discriminator:Literal['ProgressiveEncoderDiscriminator', 'CCSEncoderDiscriminator', 'StridedDiscriminator']='CCSEncoderDiscriminator'
@@ -86,6 +90,8 @@ class PiGANConfig(TrainConfig):
     fov_deg:float=12.            # full horizontal FOV in degrees (pi-GAN fov)
     render:RenderConfig=field(default_factory=pigan_render) # training render (ray_start/ray_end = near/far, white_back = white_bg)
     eval_last_back:bool=True     # evaluation renders use last_back
+    eval_perturb:bool=False      # evaluation renders jitter the depths and draw the fine samples at random, as pi-GAN's do
+    lock_view_dependence:bool=False # colour sees the fixed direction (0,0,-1) in training and evaluation renders
     nerf_noise_steps:int=5000    # density noise std max(0, 1 - step/this) in training renders; 0: no noise
     # Losses.
     topk_interval:float=2000.    # top-k kept fraction max(0.99**(step/topk_interval), topk_v)
@@ -94,6 +100,7 @@ class PiGANConfig(TrainConfig):
     z_lambda:float=0.            # latent identity loss weight
     # Data.
     flip:bool=True               # random horizontal flips of the reals (CelebA, Cats)
+    framing:Literal['center', 'celeba']='center' # 'celeba': pi-GAN's CelebA crop, Resize(320) -> CenterCrop(256); 'center': the centre square
     synthetic:Literal['head', 'car', 'toy']='head' # built-in data when `data` is None
     synthetic_n:int=1024         # images of the built-in set
     synthetic_res:int=64         # resolution of the built-in set
@@ -117,6 +124,8 @@ class PiGANConfig(TrainConfig):
             need(n >= 1 and b % n == 0, f'stages[{k}].batch_size={b} must be divisible by batch_split={n}')
             need(st.n_samples is None or st.n_samples >= 2, f'stages[{k}].n_samples must be >= 2')
         need(self.siren in SIRENS, f'siren must be one of {SIRENS}, got {self.siren!r}')
+        need(self.z_dist in ('gaussian', 'uniform'), f"z_dist must be 'gaussian' or 'uniform', got {self.z_dist!r}")
+        need(self.framing in ('center', 'celeba'), f"framing must be 'center' or 'celeba', got {self.framing!r}")
         need(self.discriminator in DISCRIMINATORS, f'discriminator must be one of {list(DISCRIMINATORS)}, got {self.discriminator!r}')
         r = self.render
         need(r.near is not None and r.far is not None and r.far > r.near > 0, f'need 0 < render.near < render.far, got {r.near}, {r.far}')
@@ -148,7 +157,7 @@ def _celeba(**kw)->PiGANConfig:
                             cams=PoseDist(yaw_mean=_PI / 2, yaw_std=0.3, pitch_mean=_PI / 2, pitch_std=0.155, radius=1., dist='gaussian'),
                             render=pigan_render(near=0.88, far=1.12), eval_last_back=True, siren='SPATIALSIRENBASELINE',
                             discriminator='CCSEncoderDiscriminator', gamma=0.2, grad_clip=10., topk_interval=2000., topk_v=0.6,
-                            pos_lambda=15., z_lambda=0., betas=(0., 0.9), flip=True, **_long_run()), **kw})
+                            pos_lambda=15., z_lambda=0., betas=(0., 0.9), flip=True, framing='celeba', **_long_run()), **kw})
 
 def _carla()->PiGANConfig:
     "pi-GAN's CARLA curriculum: 360-degree cameras over the upper hemisphere, TALLSIREN, white background."
@@ -221,9 +230,26 @@ def lr_at(cfg:PiGANConfig, name:str, step:int)->float:
     if base is None: base = cfg.lr_d if is_d else cfg.lr_g
     return lr_schedule(step, base, cfg.iters, cfg.lr_warmup, cfg.lr_decay)
 
+UNIQUE_LR_MULT = 5e-2   # pi-GAN's unique_lr: the mapping network's lr is gen_lr * 5e-2
+
 def make_opts(cfg:PiGANConfig, models:dict)->dict:
-    "Adam for G and D with pi-GAN's betas, weight decay 0 (the engine sets the learning rates from `lr_at`)."
-    return {n: torch.optim.Adam(models[n].parameters(), lr_at(cfg, n, 0), betas=cfg.betas) for n in ('G', 'D')}
+    "Adam for G and D with pi-GAN's betas, weight decay 0 (the engine sets the learning rates from `lr_at`, times a group's `lr_mult`)."
+    G, lr = models['G'], lr_at(cfg, 'G', 0)
+    if cfg.unique_lr:
+        # formula: marcoamonteiro/pi-GAN train.py (unique_lr: param groups 'generator' and 'mapping_network', lr gen_lr * 5e-2)
+        mapping = {id(p) for p in G.mapping_network.parameters()}
+        groups = [{'params': [p for p in G.parameters() if id(p) not in mapping], 'name': 'generator'},
+                  {'params': list(G.mapping_network.parameters()), 'name': 'mapping_network', 'lr_mult': UNIQUE_LR_MULT,
+                   'lr': lr * UNIQUE_LR_MULT}]
+    else: groups = G.parameters()
+    return {'G': torch.optim.Adam(groups, lr, betas=cfg.betas),
+            'D': torch.optim.Adam(models['D'].parameters(), lr_at(cfg, 'D', 0), betas=cfg.betas)}
+
+def sample_z(cfg:PiGANConfig, n:int, generator:torch.Generator|None=None, device=None)->torch.Tensor: # (n, z_dim)
+    "Latents from the config's `z_dist`: standard normal, or uniform in [-1, 1)."
+    # formula: marcoamonteiro/pi-GAN train.py z_sampler ('gaussian': randn; 'uniform': rand * 2 - 1)
+    if cfg.z_dist == 'uniform': return torch.rand(n, cfg.z_dim, generator=generator, device=device) * 2 - 1
+    return torch.randn(n, cfg.z_dim, generator=generator, device=device)
 
 # %% ../../nbs/21_pigan_train.ipynb #6252f2c6
 EMA2_DECAY = 0.9999   # pi-GAN's second EMA (torch_ema, decay 0.9999, with its warm-up min(d, (1+n)/(10+n)))
@@ -234,10 +260,11 @@ def setup(ctx):
     ctx.models['G_ema2'] = ctx.ema2.module
 
 def update_ema2(ctx):
-    "One step of the second EMA with torch_ema's warm-up: decay min(0.9999, (1+n)/(10+n)) after n updates."
-    n = ctx.state.get('ema2_updates', 0)
+    "One step of the second EMA with torch_ema's warm-up: the n-th update (n = 1, 2, ...) uses decay min(0.9999, (1+n)/(10+n))."
+    # formula: torch_ema ExponentialMovingAverage.update (use_num_updates): num_updates += 1 BEFORE the decay is computed
+    n = ctx.state.get('ema2_updates', 0) + 1
     ctx.ema2.update(ctx.models['G'], min(EMA2_DECAY, (1 + n) / (10 + n)))
-    ctx.state['ema2_updates'] = n + 1
+    ctx.state['ema2_updates'] = n
 
 # %% ../../nbs/21_pigan_train.ipynb #aa100194
 _RENDER_FIELDS = frozenset(f.name for f in fields(RenderConfig))
@@ -247,7 +274,7 @@ def render_kwargs(cfg:PiGANConfig,
                   img_size:int|None=None,       # image side (None: the stage's; evaluation: the last stage's)
                   ray_step_multiplier:int=1,    # multiply the coarse and fine samples per ray (evaluation)
                   **changes,                    # RenderConfig fields (white_bg=False) or render arguments (chunk=4096)
-                 )->dict:                       # rc, img_size, nerf_noise (+ changes): arguments of PiGANGenerator.render
+                 )->dict:                       # rc, img_size, nerf_noise, lock_view_dependence (+ changes): arguments of PiGANGenerator.render
     "Arguments of `PiGANGenerator.render` for a training render at `step` or an evaluation render."
     if ray_step_multiplier < 1: raise ValueError(f'ray_step_multiplier must be >= 1, got {ray_step_multiplier}')
     if img_size is not None and img_size < 1: raise ValueError(f'image_size must be >= 1 pixel, got {img_size}')
@@ -255,10 +282,14 @@ def render_kwargs(cfg:PiGANConfig,
     n = st.n_samples or cfg.render.n_samples
     fine = n if cfg.render.n_importance is None else cfg.render.n_importance      # None: as many fine as coarse samples
     rc = dataclasses.replace(cfg.render, n_samples=n * ray_step_multiplier, n_importance=fine * ray_step_multiplier)
-    if step is None: rc, noise = dataclasses.replace(rc, jitter='none', last_back=cfg.eval_last_back or rc.last_back), 0.
+    if step is None:   # evaluation: no density noise; pi-GAN also jitters here (transform_sampled_points -> perturb_points)
+        rc, noise = dataclasses.replace(rc, jitter=rc.jitter if cfg.eval_perturb else 'none', last_back=cfg.eval_last_back or rc.last_back), 0.
     else: noise = nerf_noise_at(step, cfg.nerf_noise_steps)
     rc = dataclasses.replace(rc, **{k: v for k, v in changes.items() if k in _RENDER_FIELDS})
-    return dict(rc=rc, img_size=img_size or st.img_size, nerf_noise=noise, **{k: v for k, v in changes.items() if k not in _RENDER_FIELDS})
+    out = {**dict(rc=rc, img_size=img_size or st.img_size, nerf_noise=noise), **{k: v for k, v in changes.items() if k not in _RENDER_FIELDS}}
+    # A generator trained with locked view dependence never saw another direction: it is always rendered locked.
+    out['lock_view_dependence'] = bool(cfg.lock_view_dependence or out.get('lock_view_dependence', False))
+    return out
 
 # %% ../../nbs/21_pigan_train.ipynb #f900b7ae
 def _step_generator(cfg, step:int, rank:int, salt:int)->torch.Generator:
@@ -283,7 +314,7 @@ def d_phase(ctx, real:torch.Tensor, step:int, n_split:int, rk:dict, alpha:float)
     "D step: logistic loss on fakes (made without gradient, in `n_split` chunks) and reals, R1 on the reals, identity loss."
     cfg, G, D, dev = ctx.cfg, ctx.models['G'], ctx.models['D'], ctx.device
     B = real.shape[0]
-    z = torch.randn(B, cfg.z_dim, generator=ctx.generator, device=dev)
+    z = sample_z(cfg, B, ctx.generator, dev)
     c2w, K, pose = sample_pigan_cameras(cfg.cams, B, cfg.fov_deg, _step_generator(cfg, step, ctx.rank, 1), dev)
     with torch.no_grad(), ctx.autocast():
         fake = torch.cat([G(*a, generator=ctx.generator, **rk)['img'] for a in zip(z.chunk(n_split), c2w.chunk(n_split), K.chunk(n_split))]).float()
@@ -304,7 +335,7 @@ def d_phase(ctx, real:torch.Tensor, step:int, n_split:int, rk:dict, alpha:float)
 def g_phase(ctx, B:int, step:int, n_split:int, rk:dict, alpha:float, k_frac:float)->tuple:
     "G step: each of `n_split` micro-batches adds grad(top-k loss + identity loss)/n_split; one step. -> (logs, stepped)"
     cfg, G, D, dev = ctx.cfg, ctx.models['G'], ctx.models['D'], ctx.device
-    z = torch.randn(B, cfg.z_dim, generator=ctx.generator, device=dev)
+    z = sample_z(cfg, B, ctx.generator, dev)
     c2w, K, pose = sample_pigan_cameras(cfg.cams, B, cfg.fov_deg, _step_generator(cfg, step, ctx.rank, 2), dev)
     loss_g = id_g = 0.
     requires_grad(D, False)     # D is not trained here: no gradients for its weights
@@ -321,9 +352,15 @@ def g_phase(ctx, B:int, step:int, n_split:int, rk:dict, alpha:float, k_frac:floa
     return dict(loss_g=loss_g, id_g=id_g), ctx.step('G')
 
 # %% ../../nbs/21_pigan_train.ipynb #6af59e41
+def amp_scale_floor(ctx):
+    "pi-GAN's rule for the AMP loss scale: back to 1 whenever it fell below 1 (a no-op without AMP)."
+    # formula: marcoamonteiro/pi-GAN train.py (if scaler.get_scale() < 1: scaler.update(1.))
+    if ctx.amp and ctx.scaler['scale'] < 1: ctx.scaler['scale'] = 1.0
+
 def train_step(ctx, batch:dict, step:int)->dict:
     "One pi-GAN step: D phase, G phase over `batch_split` micro-batches, then the second EMA."
     cfg = ctx.cfg
+    amp_scale_floor(ctx)
     k = stage_index(cfg.stages, step); st, n_split = cfg.stages[k], cfg.split_at(k)
     # Section. Schedules (pure functions of the step).
     rk = render_kwargs(cfg, step)
@@ -352,11 +389,33 @@ def builtin_dataset(cfg:PiGANConfig)->Path:
         raise ValueError(f'synthetic_cameras must be one of {list(syn.CAMERA_PRIORS)}, got {cfg.synthetic_cameras!r}')
     return Path(syn.synthetic_dataset(cfg.synthetic, n=n, res=res, views=cfg.synthetic_views, cameras=cfg.synthetic_cameras))
 
+CELEBA_RESIZE, CELEBA_CROP = 320, 256   # pi-GAN's CelebA dataset: Resize(320) (the shorter side), then CenterCrop(256)
+
+def celeba_framing(img:torch.Tensor, # (C,H,W) image
+                   size:int,         # output side
+                  )->torch.Tensor:   # (C,size,size)
+    "pi-GAN's CelebA framing: shorter side to 320 (aspect kept), centre 256x256 crop, then resized to `size` (anti-aliased)."
+    # formula: marcoamonteiro/pi-GAN datasets.py CelebA (transforms.Resize(320), transforms.CenterCrop(256)); torchvision's
+    #          Resize(int) keeps the shorter side int(320 * long / short) long, CenterCrop's offset is round((H - 256) / 2)
+    C, H, W = img.shape
+    h, w = (CELEBA_RESIZE, int(CELEBA_RESIZE * W / H)) if H <= W else (int(CELEBA_RESIZE * H / W), CELEBA_RESIZE)
+    img = F.interpolate(img[None].float(), size=(h, w), mode='bilinear', antialias=min(H, W) > CELEBA_RESIZE, align_corners=False)[0]
+    top, left = int(round((h - CELEBA_CROP) / 2.0)), int(round((w - CELEBA_CROP) / 2.0))
+    img = img[:, top:top + CELEBA_CROP, left:left + CELEBA_CROP]                  # (C, 256, 256)
+    if size != CELEBA_CROP: img = F.interpolate(img[None], size=(size, size), mode='bilinear', antialias=size < CELEBA_CROP, align_corners=False)[0]
+    return img
+
+class CelebAImageDataset(ImageFolderDataset):
+    "Unlabelled images framed as pi-GAN's CelebA dataset (`celeba_framing`): items {'img': (3,res,res) in [-1,1]}."
+    def __getitem__(self, i:int)->dict:
+        img, _ = image_to_tensor(decode_image(self.store.read(self.names[i]), self.names[i]), 'white')   # (3,H,W)
+        return {'img': celeba_framing(img, self.res)}
+
 def make_dataset(cfg:PiGANConfig)->torch.utils.data.Dataset:
-    "Training images at the largest stage size: `cfg.data` (folder or zip), or the built-in synthetic set."
+    "Training images at the largest stage size: `cfg.data` (folder or zip), or the built-in synthetic set; framed by `cfg.framing`."
     path = builtin_dataset(cfg) if cfg.data is None else Path(cfg.data)
     if not path.exists(): raise FileNotFoundError(f'--data {path}: no such folder or zip of images')
-    return ImageFolderDataset(path, max(s.img_size for s in cfg.stages))
+    return (CelebAImageDataset if cfg.framing == 'celeba' else ImageFolderDataset)(path, max(s.img_size for s in cfg.stages))
 
 # %% ../../nbs/21_pigan_train.ipynb #d02f30dc
 @torch.no_grad()
@@ -435,7 +494,7 @@ def snapshot(ctx, outdir:str|Path, step:int)->torch.Tensor:
     "Write samples_{step}.png (rows: latents; columns: yaws) and turntable_{step}.gif from G_ema; return the grid in [0,1]."
     cfg, G = ctx.cfg, _eval_gen(ctx)
     size = stage_at(cfg.stages, step).img_size
-    z = eval_latents(cfg.snapshot_n, cfg.z_dim, 0, ctx.device)
+    z = sample_z(cfg, cfg.snapshot_n, torch.Generator().manual_seed(0)).to(ctx.device)   # pi-GAN's fixed_z follows z_dist
     a = min(max(cfg.cams.yaw_std, 0.3), 1.0)
     cols = [render_views(G, cfg, z, cfg.cams.yaw_mean + o * a, img_size=size)['img'] for o in SNAPSHOT_YAWS]   # 5 x (n,3,S,S)
     imgs = torch.stack(cols, 1).reshape(-1, 3, size, size).add(1).div(2).clamp(0, 1)                    # (n*5, 3, S, S)

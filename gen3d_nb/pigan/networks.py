@@ -12,14 +12,14 @@ from fastcore.basics import patch
 from ..core import assert_shape
 from ..cameras import PoseDist, sample_angles, pigan_c2w, intrinsics_from_fov
 from ..rays import get_rays, RenderConfig
-from ..render import render_rays
+from ..render import render_rays, composite_nerf
 from ..fields import MappingNetwork, FiLMSiren, TallSiren, LEAKY_SLOPE, kaiming_leaky_init_
 
 # %% auto #0
-__all__ = ['SIRENS', 'MEAN_SEED', 'MEAN_N', 'LOCKED_VIEW_DIR', 'DISCRIMINATORS', 'PiGANGenerator', 'lerp_latents', 'seed_latents',
-           'eval_latents', 'pigan_camera', 'sample_pigan_cameras', 'pigan_render', 'AddCoords', 'CoordConv',
-           'ResidualCoordConvBlock', 'ResidualCCBlock', 'AdapterBlock', 'ProgressiveEncoderDiscriminator',
-           'CCSEncoderDiscriminator', 'StridedDiscriminator']
+__all__ = ['SIRENS', 'MEAN_SEED', 'MEAN_N', 'LOCKED_VIEW_DIR', 'PIGAN_COARSE_EPS', 'DISCRIMINATORS', 'PiGANGenerator',
+           'lerp_latents', 'seed_latents', 'eval_latents', 'pigan_camera', 'sample_pigan_cameras', 'pigan_render',
+           'pigan_compositor', 'AddCoords', 'CoordConv', 'ResidualCoordConvBlock', 'ResidualCCBlock', 'AdapterBlock',
+           'ProgressiveEncoderDiscriminator', 'CCSEncoderDiscriminator', 'StridedDiscriminator']
 
 # %% ../../nbs/21_pigan.ipynb #e08605b2
 SIRENS = ('SPATIALSIRENBASELINE', 'TALLSIREN')
@@ -128,6 +128,18 @@ def pigan_render(**changes)->RenderConfig:
 
 # %% ../../nbs/21_pigan.ipynb #7fb3c6e3
 LOCKED_VIEW_DIR = (0., 0., -1.)  # lock_view_dependence: every colour query sees this world direction (pi-GAN)
+PIGAN_COARSE_EPS = 1e-5          # pi-GAN adds this to the coarse weights before sample_pdf, which adds its own 1e-5 again
+
+def pigan_compositor(n_coarse:int, # samples per ray of the coarse pass
+                    )->callable:   # f(rgb, sigma, z, **composite_nerf kwargs) -> composite_nerf's dict
+    "`composite_nerf` whose coarse-pass weights (`n_coarse` samples) carry pi-GAN's extra +1e-5 for the importance draw."
+    # formula: marcoamonteiro/pi-GAN generators/generators.py ImplicitGenerator3d.forward
+    #          (weights = weights.reshape(...) + 1e-5, then sample_pdf(z_vals_mid, weights[:, 1:-1], ...) adds eps=1e-5)
+    def composite(rgb, sigma, z, **kw):
+        out = composite_nerf(rgb, sigma, z, **kw)
+        if z.shape[-1] == n_coarse: out = {**out, 'weights': out['weights'] + PIGAN_COARSE_EPS}   # only steers the fine draw
+        return out
+    return composite
 
 @patch
 def render(self:PiGANGenerator,
@@ -156,7 +168,9 @@ def render(self:PiGANGenerator,
     kw['composite_kwargs'].update(noise_std=nerf_noise, generator=generator)
     # formula: marcoamonteiro/pi-GAN generators/generators.py ImplicitGenerator3d.forward (coarse, hierarchical_sample, merge)
     #          generators/volumetric_rendering.py fancy_integration (relu/softplus + noise, last_back, white_back)
-    out = render_rays(field, origins, dirs, compositor='nerf', importance='nerf', chunk=chunk, generator=generator, **kw)
+    # The merged pass has n_samples + n_importance samples, so only the coarse pass gets the extra epsilon.
+    comp = pigan_compositor(kw['n_samples']) if kw['n_importance'] > 0 else 'nerf'
+    out = render_rays(field, origins, dirs, compositor=comp, importance='nerf', chunk=chunk, generator=generator, **kw)
     img = (out['rgb'].transpose(1, 2).reshape(B, 3, H, H)) * 2 - 1               # (B, 3, H, W) in [-1, 1]
     return dict(img=img, depth=out['depth'].reshape(B, H, H), acc=out['acc'].reshape(B, H, H),
                 weights=out['weights'], z=out['z'])

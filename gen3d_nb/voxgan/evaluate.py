@@ -18,9 +18,9 @@ from .recon_nets import view_to_c2w, iou_loss
 from .recon import VoxReconConfig, VoxRecon, ReconDataset, data_root, dataset_meta, split_cut
 
 # %% auto #0
-__all__ = ['COLUMNS', 'align_to_world', 'wrap_angle', 'refine_views', 'instance_specificity', 'evaluate_model', 'eval_data',
-           'checkpoint_path', 'load_recon', 'mean_shape_threshold', 'mean_shape_iou', 'splat_masks', 'retrieval_iou',
-           'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled', 'main']
+__all__ = ['EVAL_SPLITS', 'COLUMNS', 'align_to_world', 'wrap_angle', 'refine_views', 'instance_specificity', 'evaluate_model',
+           'eval_data', 'checkpoint_path', 'load_recon', 'mean_shape_threshold', 'mean_shape_iou', 'splat_masks',
+           'retrieval_iou', 'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled', 'main']
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #5fcd9d75
 def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, model frame
@@ -127,17 +127,22 @@ def evaluate_model(G:VoxRecon,         # the model (eval mode is set here)
                 az_err_deg=float(az_err.median()), el_err_deg=float(el_err.median()), az_offset_deg=float(torch.rad2deg(off)),
                 n=n, per_image=i3)
 
-@functools.lru_cache(maxsize=1)
-def _eval_data(root:str, res:int, holdout:float, skip_bad:bool)->tuple:
+EVAL_SPLITS = ('val', 'test')
+
+@functools.lru_cache(maxsize=2)
+def _eval_data(root:str, res:int, holdout:float, skip_bad:bool, split:str)->tuple:
     f = Path(root) / 'objects.npz'
     if not f.is_file(): raise FileNotFoundError(f'{f}: 3D evaluation needs ground-truth occupancy (objects.npz)')
     with np.load(f) as z: gt = torch.from_numpy(z['occupancy'])
-    return ReconDataset(root, res, 'test', holdout, skip_bad, verbose=False), gt
+    return ReconDataset(root, res, split, holdout, skip_bad, verbose=False), gt
 
-def eval_data(cfg:VoxReconConfig, data:str|None=None)->tuple: # (ReconDataset test split, gt occupancy (N_obj,G,G,G) bool)
-    "The held-out split of the run's data (or `data`) and its ground-truth occupancy (the last one asked for is kept)."
+def eval_data(cfg:VoxReconConfig, data:str|None=None,
+              split:str='val', # 'val' (choosing presets, checkpoints, thresholds) or 'test' (the tables)
+             )->tuple:         # (ReconDataset of the split, gt occupancy (N_obj,G,G,G) bool)
+    "A held-out split of the run's data (or `data`) and its ground-truth occupancy (the last two asked for are kept)."
+    if split not in EVAL_SPLITS: raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     root = Path(data) if data is not None else data_root(cfg)
-    return _eval_data(str(root), cfg.low_reso, cfg.holdout, cfg.skip_bad)
+    return _eval_data(str(root), cfg.low_reso, cfg.holdout, cfg.skip_bad, split)
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #b1d42ec2
 def checkpoint_path(ckpt:str|Path)->Path:
@@ -171,9 +176,10 @@ def mean_shape_threshold(train_occ:torch.Tensor, # (N,G,G,G) bool training objec
 
 def mean_shape_iou(data:str|Path, cfg:VoxReconConfig,
                    threshold:float|None=None, # None: chosen on the training objects (`mean_shape_threshold`)
-                  )->tuple:                   # (mean 3D IoU over the test images, threshold)
+                   split:str='test',          # held-out split scored: 'val' or 'test'
+                  )->tuple:                   # (mean 3D IoU over the split's images, threshold)
     "3D IoU of the thresholded mean training occupancy with each held-out object (world frame: the true view)."
-    ds, gt = eval_data(cfg, data)
+    ds, gt = eval_data(cfg, data, split)
     cut = split_cut(dataset_meta(data).get('object_ids'), cfg.holdout) or len(gt)
     t = mean_shape_threshold(gt[:cut]) if threshold is None else threshold
     mean = gt[:cut].float().mean(0) >= t
@@ -198,9 +204,10 @@ def splat_masks(occ:torch.Tensor,    # (N,G,G,G) bool occupancy, world frame, ax
     return out.reshape(N, S, S)
 
 def retrieval_iou(data:str|Path, cfg:VoxReconConfig,
-                 )->tuple:           # (mean 3D IoU, mean specificity) over the test images
+                  split:str='test', # held-out split scored: 'val' or 'test'
+                 )->tuple:          # (mean 3D IoU, mean specificity) over the split's images
     "Nearest-neighbour retrieval at the true view: the training shape whose silhouette best matches the input mask."
-    ds, gt = eval_data(cfg, data)
+    ds, gt = eval_data(cfg, data, split)
     cut = split_cut(dataset_meta(data).get('object_ids'), cfg.holdout) or len(gt)
     n = min(cfg.n_eval, len(ds)) if cfg.n_eval else len(ds)
     c2w, K = unpack_label(ds.labels[:n])
@@ -224,6 +231,7 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
                          mean_row:bool=True,     # add the mean-shape reference row
                          refine_steps:int=0,     # > 0: refine each predicted view against its input mask (`refine_views`)
                          refine_starts:int=1,    # azimuth hypotheses of the refinement
+                         split:str='test',       # held-out split: 'val' (choosing) or 'test' (reporting)
                         )->list:                 # rows: dicts with 'name', 'step', 'n' and COLUMNS
     "Evaluate several checkpoints on the same held-out images."
     rows, ref = [], None
@@ -231,16 +239,16 @@ def evaluate_checkpoints(ckpts:list,             # checkpoint files or run folde
         G, cfg = load_recon(c, device)
         if n is not None: cfg = dataclasses.replace(cfg, n_eval=n)
         root = data if data is not None else data_root(cfg)
-        ds, gt = eval_data(cfg, root)
+        ds, gt = eval_data(cfg, root, split)
         r = evaluate_model(G, ds, gt, cfg.n_eval or None, refine_steps=refine_steps, refine_starts=refine_starts)
         step = int(load_checkpoint(checkpoint_path(c))['step'])
         name = names[k] if names and k < len(names) else Path(c).resolve().parent.name if Path(c).is_file() else Path(c).name
         rows.append(dict(name=name, step=step, n=r['n'], **{col: r[col] for col in COLUMNS}))
         if mean_row and ref is None:                    # the input-blind and the retrieval baselines, at the true view
-            iou, t = mean_shape_iou(root, cfg)
+            iou, t = mean_shape_iou(root, cfg, split=split)
             ref = dict(name=f'mean shape (t={t:.2f})', step=0, n=r['n'], **{col: float('nan') for col in COLUMNS})
             ref.update(iou3d=iou, iou3d_canon=iou, specificity=0.)       # one prediction for every input: specificity 0
-            nn_iou, nn_spec = retrieval_iou(root, cfg)
+            nn_iou, nn_spec = retrieval_iou(root, cfg, split)
             nn_row = dict(name='retrieval (true view)', step=0, n=r['n'], **{col: float('nan') for col in COLUMNS})
             nn_row.update(iou3d=nn_iou, iou3d_canon=nn_iou, specificity=nn_spec)
     return rows + ([ref, nn_row] if ref else [])
@@ -284,13 +292,15 @@ def main(ckpts:cli_param('checkpoint files (ckpt_*.pt, best.pt) or run folders',
          json:str|None=None,   # also write the rows to this JSON file
          refine_view:int=0,    # refine each predicted view against its input mask for this many Adam steps first (0: off)
          refine_starts:int=1,  # K azimuth hypotheses for --refine-view: also start turned by 360/K, 2 x 360/K, ... degrees
+         split:str='test',     # held-out split: 'val' (to choose presets, checkpoints, thresholds) or 'test' (to report)
          cpu:bool=False,       # evaluate on the CPU even if CUDA is present
         )->list:               # the table rows
     "3D IoU, reprojection mask IoU and viewpoint errors of voxel reconstruction checkpoints on held-out images, one row each."
     if refine_starts < 1: raise ValueError(f'--refine_starts must be >= 1, got {refine_starts}')
+    if split not in EVAL_SPLITS: raise ValueError(f"--split must be 'val' or 'test', got {split!r}")
     ckpts = [ckpts] if isinstance(ckpts, (str, Path)) else list(ckpts)
     dev = 'cuda' if torch.cuda.is_available() and not cpu else 'cpu'
-    rows = evaluate_checkpoints(ckpts, data, n, names, dev, refine_steps=refine_view, refine_starts=refine_starts)
+    rows = evaluate_checkpoints(ckpts, data, n, names, dev, refine_steps=refine_view, refine_starts=refine_starts, split=split)
     print(format_table(rows))
     pooled = pool_runs(rows)
     if pooled: print('\nRuns of each model pooled (mean, min and max over the runs):\n\n' + format_pooled(pooled))

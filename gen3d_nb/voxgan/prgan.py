@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import save_image, assert_shape
-from ..cameras import PoseDist, sample_c2w, intrinsics_from_fov, label_camera_stats, SSM_ELEVATION_RANGES
-from ..render import render_voxels_occupancy
+from ..cameras import PoseDist, sample_c2w, intrinsics_from_fov, label_camera_stats, SSM_ELEVATION_RANGES, ssm_c2w
+from ..render import render_voxels_occupancy, sample_grid
 from ..data import read_dataset_meta
 from ..gan import d_loss_bce, g_loss_bce, instance_noise, apply_spectral_norm, r1_penalty, r1_weight, diff_augment
 from ..metrics import shape_metrics, silhouette_iou_nearest, iou_matrix
@@ -21,13 +21,15 @@ from ..viz import save_gif, orbit_c2w, render_voxels_shaded, voxel_turntable
 from ..train import TrainConfig, RunConfig, require_positive
 
 # %% auto #0
-__all__ = ['PRIORS', 'STE_EPS', 'PRESETS', 'PrGANConfig', 'VoxelGenerator', 'MaskDiscriminator', 'pose_prior',
-           'SilhouetteDataset', 'data_cameras', 'data_root', 'render_silhouettes', 'binarize_ste', 'build', 'make_opts',
-           'make_dataset', 'cameras', 'sample_z', 'fake_silhouettes', 'train_step', 'generate', 'snapshot',
-           'reference_shapes', 'mean_shape', 'evaluate']
+__all__ = ['PRIORS', 'PRGAN_VIEWS_DEG', 'STE_EPS', 'PRESETS', 'PrGANConfig', 'VoxelGenerator', 'MaskDiscriminator', 'pose_prior',
+           'SilhouetteDataset', 'data_cameras', 'data_root', 'render_orthographic', 'render_silhouettes',
+           'binarize_ste', 'build', 'make_opts', 'make_dataset', 'cameras', 'sample_z', 'prgan_views', 'sample_cameras',
+           'fake_silhouettes', 'train_step', 'generate', 'snapshot', 'reference_shapes', 'mean_shape', 'evaluate']
 
 # %% ../../nbs/20_prgan.ipynb #c2966e43
 PRIORS = ('data',) + tuple(SSM_ELEVATION_RANGES)  # 'data' = elevation range of the labels; else an SSM category preset
+# PrGAN's nine views (matheusgadelha/PrGAN src/ops.py rot_matrix): 8 azimuths 45 degrees apart at elevation 0, and a top view
+PRGAN_VIEWS_DEG = tuple((45. * k, 0.) for k in range(8)) + ((90., 90.),)  # (azimuth, elevation) in degrees
 
 @dataclass
 class PrGANConfig(TrainConfig):
@@ -44,6 +46,9 @@ class PrGANConfig(TrainConfig):
     n_images:int|None=None     # images of the built-in synthetic data (None: the committed sample)
     prior:str='data'           # elevation range: 'data' (from the labels) or a key of SSM_ELEVATION_RANGES
     azimuth:Literal['uniform','side']='uniform' # yaw prior: uniform over 360 deg, or SSM's two-sided N(+-90 deg, 22.5 deg)
+    views:Literal['prior','prgan9']='prior' # cameras: drawn from the prior, or PrGAN's 9 discrete views (`PRGAN_VIEWS_DEG`)
+    projection:Literal['perspective','orthographic']='perspective' # silhouettes through the data's camera, or PrGAN's parallel rays
+    z_dist:Literal['normal','uniform']='normal' # latents: N(0, I), or PrGAN's U(-1, 1)
     d_noise:float=0.02         # std of the Gaussian noise added to every D input (SSM: 0.02)
     diffaug:str=''             # DiffAugment policy for every D input, e.g. 'translation,cutout' ('' = off; SSM's advice for small data)
     d_every:int=1              # update D every this many steps (SSM: 2)
@@ -63,6 +68,8 @@ def _check(cfg:PrGANConfig):
         if v < 8 or v & (v - 1): raise ValueError(f'{n} must be a power of 2 >= 8, got {v}')
     if cfg.n_views < 1 or cfg.batch < cfg.n_views: raise ValueError(f'need 1 <= n_views <= batch, got n_views={cfg.n_views}, batch={cfg.batch}')
     if cfg.d_every < 1: raise ValueError(f'd_every must be >= 1, got {cfg.d_every}')
+    for n, ok in (('views', ('prior', 'prgan9')), ('projection', ('perspective', 'orthographic')), ('z_dist', ('normal', 'uniform'))):
+        if getattr(cfg, n) not in ok: raise ValueError(f'{n} must be one of {list(ok)}, got {getattr(cfg, n)!r}')
 
 # %% ../../nbs/20_prgan.ipynb #704916bb
 class VoxelGenerator(nn.Module):
@@ -162,16 +169,41 @@ def data_root(cfg:PrGANConfig)->Path:
     return Path(synthetic_dataset(cfg.category) if cfg.n_images is None else synthetic_dataset(cfg.category, n=cfg.n_images))
 
 # %% ../../nbs/20_prgan.ipynb #1e3c421e
+def render_orthographic(vox:torch.Tensor,  # (B,1,G,G,G) occupancy in [0,1], axes (z,y,x), covering the unit box
+                        c2w:torch.Tensor,  # (B,4,4) cameras looking at the origin (only their rotation is used)
+                        res:int,           # mask size; the image spans the box's side, [-box/2, box/2]^2
+                        n_depth:int=64,    # samples along each parallel ray, across the box's diagonal
+                        threshold:float|None=None, # None: soft; else the exact mask of vox >= threshold
+                        box:float=1.,
+                       )->torch.Tensor:    # (B,1,res,res) masks in [0,1]
+    "PrGAN's projection: parallel rays along the camera's +z, mask = 1 - exp(-sum of the occupancy along the ray, in voxels)."
+    # formula: matheusgadelha/PrGAN src/ops.py project (1 - exp(-tau sum v), with v = sigmoid / tau: 1 - exp(-sum sigmoid))
+    B, G = vox.shape[0], vox.shape[-1]
+    if threshold is not None: vox = (vox >= threshold).to(vox.dtype)
+    u = ((torch.arange(res, dtype=vox.dtype, device=vox.device) + 0.5) / res - 0.5) * box        # pixel centres, camera x / y
+    h = 3 ** 0.5 / 2 * box                                                                        # half diagonal: every ray crosses the box
+    s = (torch.arange(n_depth, dtype=vox.dtype, device=vox.device) + 0.5) / n_depth * 2 * h - h  # (S,) midpoints along the ray
+    yy, xx, ss = torch.meshgrid(u, u, s, indexing='ij')
+    pts_cam = torch.stack([xx, yy, ss], -1).reshape(1, -1, 3)                                     # (1, res*res*S, 3)
+    pts = pts_cam @ c2w[:, :3, :3].transpose(1, 2)                                                # (B, res*res*S, 3), centred on the origin
+    o = sample_grid(vox, pts, box).reshape(B, res, res, n_depth)                                  # (B, res, res, S)
+    if threshold is not None: return (o >= 0.5).any(-1).to(vox.dtype)[:, None]
+    return 1 - torch.exp(-o.sum(-1) * (2 * h / n_depth) / (box / G))[:, None]                    # sum in units of voxels
+
 def render_silhouettes(vox:torch.Tensor,    # (B,1,G,G,G) occupancy in [0,1]
                        c2w:torch.Tensor,    # (B*V,4,4) cameras, V consecutive per shape
                        fov_deg:float,       # full horizontal FOV
                        res:int,             # mask size
                        n_depth:int=32,      # samples per ray
                        threshold:float|None=None, # None: soft and differentiable; else the exact mask of vox >= threshold
+                       projection:str='perspective', # 'perspective' (the data's camera) | 'orthographic' (PrGAN)
                       )->torch.Tensor:      # (B*V,1,res,res) masks in [0,1]
-    "Silhouettes of each shape from V cameras each, by occupancy compositing (SSM's projection)."
+    "Silhouettes of each shape from V cameras each, by occupancy compositing (SSM's projection) or PrGAN's orthographic sum."
     B, V = vox.shape[0], c2w.shape[0] // max(vox.shape[0], 1)
     if c2w.shape[0] != B * V: raise ValueError(f'c2w must hold a multiple of the {B} shapes, got {c2w.shape[0]} cameras')
+    if projection == 'orthographic':
+        return render_orthographic(vox.repeat_interleave(V, 0), c2w.to(vox.device, vox.dtype), res, 2 * n_depth, threshold)
+    if projection != 'perspective': raise ValueError(f"projection must be 'perspective' or 'orthographic', got {projection!r}")
     K = intrinsics_from_fov(fov_deg, B * V).to(vox.device, vox.dtype)
     m = render_voxels_occupancy(vox.repeat_interleave(V, 0), c2w.to(vox.device, vox.dtype), K, res, res,
                                 n_samples=n_depth, threshold=threshold)               # (B*V, res, res)
@@ -212,20 +244,37 @@ def cameras(cfg:PrGANConfig)->tuple:
     return pose_prior(cfg, st), st['fov_deg']
 
 # %% ../../nbs/20_prgan.ipynb #7d37275f
-def sample_z(n:int, z_dim:int, generator:torch.Generator|None=None, device=None)->torch.Tensor: # (n, z_dim)
-    "Latents z ~ N(0, I)."
+def sample_z(n:int, z_dim:int, generator:torch.Generator|None=None, device=None,
+             dist:str='normal', # 'normal': N(0, I); 'uniform': U(-1, 1) (PrGAN: np.random.uniform(-1, 1))
+            )->torch.Tensor: # (n, z_dim)
+    "Latents z ~ N(0, I) or U(-1, 1)."
     dev = generator.device if generator is not None else device
+    if dist == 'uniform': return torch.rand(n, z_dim, generator=generator, device=dev) * 2 - 1
+    if dist != 'normal': raise ValueError(f"z_dist must be 'normal' or 'uniform', got {dist!r}")
     return torch.randn(n, z_dim, generator=generator, device=dev)
+
+def prgan_views(radius:float, index:torch.Tensor|None=None)->torch.Tensor: # (n,4,4) c2w, all nine when index is None
+    "PrGAN's views (`PRGAN_VIEWS_DEG`) as our cameras at `radius`, looking at the origin."
+    v = torch.deg2rad(torch.tensor(PRGAN_VIEWS_DEG, dtype=torch.float64))
+    if index is not None: v = v[index]
+    return ssm_c2w(v[:, 0], v[:, 1], radius).float()
+
+def sample_cameras(cfg:PrGANConfig, n:int, generator:torch.Generator|None=None, device=None)->torch.Tensor: # (n,4,4)
+    "Cameras of `cfg`: drawn from the prior, or one of PrGAN's nine views each, uniformly."
+    prior, _ = cameras(cfg)
+    if cfg.views == 'prior': return sample_c2w(prior, n, generator, device=device)
+    # formula: matheusgadelha/PrGAN src/ops.py rot_matrix (index int((s + 1) * 4.5) of s ~ U(-1, 1): each view 1/9)
+    return prgan_views(prior.radius, torch.randint(len(PRGAN_VIEWS_DEG), (n,), generator=generator)).to(device)
 
 def fake_silhouettes(ctx, n_shapes:int, G:nn.Module|None=None)->torch.Tensor: # (n_shapes*n_views, 1, r, r)
     "Render `n_shapes` new shapes of G, binarised straight-through, each from `cfg.n_views` prior cameras (differentiable)."
     cfg = ctx.cfg; G = ctx.models['G'] if G is None else G
     prior, fov = cameras(cfg)
     cam_gen = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,), generator=ctx.generator, device=ctx.generator.device)))
-    z = sample_z(n_shapes, cfg.z_dim, ctx.generator).to(ctx.device)
+    z = sample_z(n_shapes, cfg.z_dim, ctx.generator, dist=cfg.z_dist).to(ctx.device)
     vox = binarize_ste(torch.sigmoid(G(z)))                                              # (n, 1, G, G, G)
-    c2w = sample_c2w(prior, n_shapes * cfg.n_views, cam_gen, device=ctx.device)
-    return render_silhouettes(vox, c2w, fov, cfg.img_res, cfg.n_depth)
+    c2w = sample_cameras(cfg, n_shapes * cfg.n_views, cam_gen, device=ctx.device)
+    return render_silhouettes(vox, c2w, fov, cfg.img_res, cfg.n_depth, projection=cfg.projection)
 
 # %% ../../nbs/20_prgan.ipynb #cc31d39c
 def _d_accuracy(ctx, real_logits, fake_logits)->float:
@@ -273,7 +322,7 @@ def generate(ctx, n:int, seed:int=0, G:nn.Module|None=None)->torch.Tensor: # (n,
     "Occupancy grids of `n` fixed latents (seeded) from G_ema (or `G`), in eval mode."
     G = (ctx.ema.module if ctx.ema is not None else ctx.models['G']) if G is None else G
     was = G.training; G.eval()
-    z = sample_z(n, ctx.cfg.z_dim, torch.Generator().manual_seed(seed)).to(ctx.device)
+    z = sample_z(n, ctx.cfg.z_dim, torch.Generator().manual_seed(seed), dist=ctx.cfg.z_dist).to(ctx.device)
     vox = torch.cat([torch.sigmoid(G(zc)) for zc in z.split(64)])
     G.train(was)
     return vox
@@ -284,8 +333,8 @@ def snapshot(ctx, outdir:str|Path, step:int)->dict:
     cfg, outdir = ctx.cfg, Path(outdir)
     prior, fov = cameras(cfg)
     vox = generate(ctx, 16, seed=cfg.seed + 1)
-    c2w = sample_c2w(prior, 16, torch.Generator().manual_seed(cfg.seed + 2), device=ctx.device)
-    sil = render_silhouettes(vox, c2w, fov, cfg.img_res, cfg.n_depth, threshold=0.5)    # (16, 1, r, r)
+    c2w = sample_cameras(cfg, 16, torch.Generator().manual_seed(cfg.seed + 2), device=ctx.device)
+    sil = render_silhouettes(vox, c2w, fov, cfg.img_res, cfg.n_depth, threshold=0.5, projection=cfg.projection)   # (16, 1, r, r)
     shaded = render_voxels_shaded(vox, orbit_c2w(1, prior.radius).expand(16, -1, -1).to(ctx.device), res=64, fov_deg=fov)
     save_image(sil, outdir / f'samples_{step:06d}.png', nrow=8)
     save_image(shaded, outdir / f'shapes_{step:06d}.png', nrow=8)
@@ -330,10 +379,10 @@ def evaluate(ctx, verbose:bool=True)->dict:
     with torch.random.fork_rng(devices=[]):   # the untrained baseline: same init as the run (fit seeds, then builds G first)
         torch.manual_seed(cfg.seed); G0 = build(cfg, ctx.device)['G']
     gens = {'trained': generate(ctx, cfg.n_eval, seed=cfg.seed + 3), 'untrained': generate(ctx, cfg.n_eval, seed=cfg.seed + 3, G=G0)}
-    c2w = sample_c2w(prior, cfg.n_eval, torch.Generator().manual_seed(cfg.seed + 4), device=ctx.device)
+    c2w = sample_cameras(cfg, cfg.n_eval, torch.Generator().manual_seed(cfg.seed + 4), device=ctx.device)
     out = {}
     for name, vox in gens.items():
-        sil = render_silhouettes(vox, c2w, fov, cfg.img_res, cfg.n_depth, threshold=0.5).cpu()
+        sil = render_silhouettes(vox, c2w, fov, cfg.img_res, cfg.n_depth, threshold=0.5, projection=cfg.projection).cpu()
         pre = '' if name == 'trained' else 'untrained/'
         out[pre + 'sil-IoU'] = silhouette_iou_nearest(sil, real)
         out[pre + 'occupancy'] = (vox >= 0.5).float().mean().item()
@@ -367,8 +416,9 @@ PRESETS = {
                                 ema_kimg=0.0, n_eval=64, n_rot=16,
                                 run=RunConfig(snap=400, best_metric='MMD-IoU', log_every=50, tensorboard=False)),
     'original': lambda: PrGANConfig(preset='original', batch=64, iters=20000, z_dim=200, g_ch=128, d_ch=128, vox_res=32,
-                                    img_res=32, n_depth=32, n_views=1, lr_g=0.0025, lr_d=1e-5, betas=(0.5, 0.999),
+                                    img_res=32, n_depth=32, n_views=1, lr_g=0.0025, lr_d=1e-4, betas=(0.5, 0.999),
                                     d_acc_max=0.8, d_noise=0.0, sym=False, n_eval=256, n_rot=24,
+                                    views='prgan9', projection='orthographic', z_dist='uniform',
                                     run=RunConfig(snap=1000, log_every=100)),
     'ssm': lambda: PrGANConfig(preset='ssm', batch=32, iters=100000, z_dim=128, g_ch=256, d_ch=128, vox_res=32, img_res=32,
                                n_depth=32, n_views=1, lr_g=1e-5, lr_d=1e-5, betas=(0.9, 0.999), d_every=2, d_noise=0.02,

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import to_unit, save_image
-from ..cameras import PoseDist, sample_c2w, ssm_angles, make_K, label_camera_stats, SSM_ELEVATION_RANGES
+from ..cameras import PoseDist, sample_c2w, ssm_angles, make_K, label_camera_stats, SSM_ELEVATION_RANGES, mirror_label
 from ..data import read_dataset_meta
 from ..viz import save_gif, orbit_c2w, voxel_turntable
 from ..train import TrainConfig, RunConfig
@@ -24,10 +24,11 @@ from .prgan import data_root as prgan_data_root
 
 
 # %% auto #0
-__all__ = ['SSM_CFG_FILES', 'PRESETS', 'BASELINES', 'VoxReconConfig', 'parse_sample_view', 'VoxRecon', 'data_root',
-           'dataset_meta', 'split_cut', 'ReconDataset', 'view_prior', 'run_prior', 'sample_views', 'ssm_lr', 'lr_at',
-           'render_step', 'recon_losses', 'd_loss', 'g_gan_loss', 'content_term', 'train_step', 'mean_voxel', 'build',
-           'make_opts', 'make_dataset', 'turntable', 'snapshot', 'evaluate']
+__all__ = ['SSM_CFG_FILES', 'SPLITS', 'PRESETS', 'BASELINES', 'SSM_BASELINE_LR', 'VoxReconConfig', 'parse_sample_view',
+           'VoxRecon', 'data_root', 'dataset_meta', 'split_cut', 'split_bounds', 'split_mask', 'color_jitter',
+           'ReconDataset', 'view_prior', 'run_prior', 'sample_views', 'ssm_lr', 'lr_at', 'render_step', 'recon_losses',
+           'd_loss', 'g_gan_loss', 'content_term', 'train_step', 'mean_voxel', 'build', 'make_opts', 'make_dataset',
+           'turntable', 'snapshot', 'evaluate', 'baseline_flags']
 
 # %% ../../nbs/20a_voxrecon_train.ipynb #25ee71c1
 SSM_CFG_FILES = {v['cfg']: k for k, v in SSM_ELEVATION_RANGES.items()}  # 'pmBigChair.json' -> 'chairs_in_the_wild', ...
@@ -45,8 +46,10 @@ class VoxReconConfig(TrainConfig):
     # data
     category:str='chair'       # synthetic category when `data` is None
     n_images:int|None=None     # images of the built-in synthetic set (None: the committed sample)
-    holdout:float=0.1          # fraction of the objects (the last object ids) held out of training, for evaluation
+    holdout:float=0.1          # fraction of the objects (the last object ids) held out of training: validation, then test
     skip_bad:bool=True         # drop images without a mask, with a mask of another size or an empty mask (counted)
+    rdn_lr:bool=False          # random left-right flip of training images, with the mirrored pose (SSM --rdn_lr, on there)
+    jitter_color:float=0.      # colour jitter of training images: contrast, brightness, hue, saturation (SSM --JITTER_COLOR 0.1)
     # camera prior
     cfg_file:str='data'        # viewpoint prior: 'data', an SSM cfg name / SSM_ELEVATION_RANGES key, or a JSON path
     sample_view:str='cfg'      # 'cfg' (uniform azimuth range) | 'side' | 'side-<deg>' (bimodal azimuth, std <deg>)
@@ -56,6 +59,7 @@ class VoxReconConfig(TrainConfig):
     z_dim:int=128              # shape/appearance code size
     enc_width:int=64           # ResNet-18 base width (64 = the standard ResNet-18)
     so3_enc:int=2              # encoder view output: 2 = (azimuth, elevation), 6 = 6-D rotation (SSM so3_enc)
+    z_act:Literal['leaky','relu']='leaky' # activation inside the encoder's z head (SSM: relu)
     e_norm:Literal['instance','batch','none']='instance' # encoder normalisation (SSM --e_norm)
     high_reso:int=224          # encoder input size (SSM high_reso)
     low_reso:int=64            # rendered RGB size (SSM low_reso)
@@ -65,6 +69,9 @@ class VoxReconConfig(TrainConfig):
     vox_ch:int|None=None       # channels of the occupancy head's upsampling convs (None: gf_dim, as SSM)
     mask_depth:int|None=None   # depth slices of the mask projection (None: reso_vox, as SSM)
     occ_bias:float=0.          # initial bias of the occupancy logits (SSM: 0, a grid of 0.5; < 0 starts mostly empty)
+    vox_act:Literal['leaky','none']='leaky' # activation after the occupancy head's upsampling convs (SSM: none)
+    feat_depth:int|None=None   # depth slices of the feature projection (None: reso_3d; SSM: 32)
+    frustum_half:float=FRUSTUM_HALF # half depth of the camera slab, in box sides (SSM: 0.5)
     apply_sym:bool=True        # mirror-symmetrise the feature volume about x = 0 (SSM apply_sym)
     vol_render:Literal['struct','rgb']='struct' # 'struct': occupancy compositing (SSM); 'rgb': learned depth aggregation (HoloGAN)
     white_bg:bool=False        # composite the RGB render over white with its own mask (SSM: no, the 2D decoder paints the background)
@@ -87,6 +94,7 @@ class VoxReconConfig(TrainConfig):
     reg_loss:float=0.1         # z / view regulariser weight
     content_loss:float=100.    # re-encode renders: regress z and view
     content_z:float=1.         # relative weight of the z term inside the content loss
+    view_vec:Literal['para6','azel']='para6' # view vector of reg and content: SSM's (az, el, 1, 0, 0, 2) or (az, el) (3x the view weight)
     # evaluation
     n_eval:int=64              # held-out images used by `evaluate`
 
@@ -100,6 +108,11 @@ def _check(cfg:VoxReconConfig):
     if cfg.low_reso // 2 ** (cfg.d_layers + 1) < 2:
         raise ValueError(f'd_layers={cfg.d_layers} halves low_reso={cfg.low_reso} below 2 pixels; use fewer layers')
     if cfg.d_every < 1: raise ValueError(f'd_every must be >= 1, got {cfg.d_every}')
+    if not 0 < cfg.frustum_half < 1: raise ValueError(f'frustum_half must be in (0, 1) box sides, got {cfg.frustum_half}')
+    if cfg.feat_depth is not None and cfg.feat_depth < 2: raise ValueError(f'feat_depth must be >= 2 or None, got {cfg.feat_depth}')
+    if not 0 <= cfg.jitter_color < 1: raise ValueError(f'jitter_color must be in [0, 1), got {cfg.jitter_color}')
+    for n, ok in (('z_act', ('leaky', 'relu')), ('vox_act', ('leaky', 'none')), ('view_vec', ('para6', 'azel'))):
+        if getattr(cfg, n) not in ok: raise ValueError(f'{n} must be one of {list(ok)}, got {getattr(cfg, n)!r}')
     if not 0 <= cfg.holdout < 1: raise ValueError(f'holdout must be in [0, 1), got {cfg.holdout}')
     if cfg.d_loss_recon + cfg.d_loss_holo <= 0: raise ValueError('d_loss_recon + d_loss_holo must be > 0')
     if cfg.lr_warmup or cfg.lr_decay != 'constant':
@@ -122,10 +135,11 @@ class VoxRecon(nn.Module):
     def __init__(self, cfg:VoxReconConfig, rho:float=2.2, f_norm:float=1.75):
         super().__init__()
         _check(cfg)
-        self.encoder = ResNet18Encoder(cfg.z_dim, cfg.enc_width, cfg.e_norm, cfg.high_reso, cfg.so3_enc)
-        self.decoder = VoxDecoder(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.apply_sym, cfg.vox_ch, cfg.occ_bias)
+        self.encoder = ResNet18Encoder(cfg.z_dim, cfg.enc_width, cfg.e_norm, cfg.high_reso, cfg.so3_enc, cfg.z_act)
+        self.decoder = VoxDecoder(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.apply_sym, cfg.vox_ch, cfg.occ_bias, cfg.vox_act)
         self.renderer = VoxRenderer(cfg.z_dim, cfg.gf_dim, cfg.reso_3d, cfg.reso_vox, cfg.low_reso, cfg.vol_render,
-                                    mask_depth=cfg.mask_depth, white_bg=cfg.white_bg)
+                                    frustum_half=cfg.frustum_half, mask_depth=cfg.mask_depth, white_bg=cfg.white_bg,
+                                    feat_depth=cfg.feat_depth)
         self.register_buffer('camera', torch.tensor([rho, f_norm]))                  # distance, normalized focal
         self.register_buffer('mean_vox', torch.zeros(1, 1, cfg.reso_vox, cfg.reso_vox, cfg.reso_vox))
         self.enc_reads_mask = cfg.cyc_loss == 0   # SSM: the encoder reads the mask when there is no RGB cycle (PrGAN)
@@ -161,17 +175,63 @@ def split_cut(object_ids, holdout:float)->int|None:
     n_obj = int(max(object_ids)) + 1
     return n_obj - max(1, int(round(holdout * n_obj))) if holdout > 0 else n_obj
 
+SPLITS = ('all', 'train', 'val', 'test', 'heldout')
+
+def split_bounds(object_ids, holdout:float)->tuple|None: # (cut, cut_test), None without ids
+    "Train: id < cut; validation: cut <= id < cut_test (the first half of the held-out ids, rounded down); test: id >= cut_test."
+    cut = split_cut(object_ids, holdout)
+    if cut is None: return None
+    n_obj = int(max(object_ids)) + 1
+    return cut, cut + (n_obj - cut) // 2
+
+def split_mask(ids:np.ndarray, bounds:tuple, split:str)->np.ndarray: # (N,) bool
+    "Which of the object `ids` belong to `split` ('all', 'train', 'val', 'test' or 'heldout' = val + test)."
+    cut, cut_test = bounds
+    return dict(all=ids >= 0, train=ids < cut, val=(ids >= cut) & (ids < cut_test), test=ids >= cut_test, heldout=ids >= cut)[split]
+
+def _rgb_to_hsv(x:torch.Tensor)->tuple: # (3,H,W) RGB in [0,1] -> hue in degrees [0, 360), saturation, value
+    mx, mn = x.max(0).values, x.min(0).values; d = mx - mn
+    r, g, b = x; safe = d.clamp(min=1e-12)
+    h = torch.where(mx == r, (g - b) / safe % 6, torch.where(mx == g, (b - r) / safe + 2, (r - g) / safe + 4)) * 60
+    return torch.where(d > 0, h, torch.zeros_like(h)), torch.where(mx > 0, d / mx.clamp(min=1e-12), torch.zeros_like(mx)), mx
+
+def _hsv_to_rgb(h:torch.Tensor, s:torch.Tensor, v:torch.Tensor)->torch.Tensor: # inverse of `_rgb_to_hsv` (hue 360 = hue 0)
+    k = lambda n: (n + h / 60) % 6
+    f = lambda n: v - v * s * torch.clamp(torch.minimum(k(n), 4 - k(n)), 0, 1)
+    return torch.stack([f(5), f(3), f(1)])
+
+def color_jitter(img:torch.Tensor,   # (3,H,W) RGB in [0,1], the object composited on white
+                 mask:torch.Tensor,  # (1,H,W) in [0,1]
+                 amount:float,       # SSM's JITTER_COLOR, used for all four jitters
+                 generator:torch.Generator|None=None,
+                 factors:tuple|None=None, # (contrast x, brightness +, hue + degrees/360, saturation +) instead of random draws
+                )->torch.Tensor:     # (3,H,W) in [0,1], composited on white again
+    "SSM's colour jitter: contrast x U(1-a, 1+a), brightness + U(-a, a), hue + U(-a, a) x 360 deg, saturation + U(-a, a), each clipped."
+    # formula: JudyYe/shelf-sup-mesh nnutils/image_utils.py color_jitter (hue clipped to [0, 360], not wrapped); datasets/basedata.py
+    if factors is None:
+        u = torch.rand(4, generator=generator) * 2 - 1
+        factors = (1 + amount * u[0], amount * u[1], amount * u[2], amount * u[3])
+    c, b, dh, ds = (float(t) for t in factors)
+    x = (img * c).clamp(0, 1)
+    x = (x + b).clamp(0, 1)
+    h, s, v = _rgb_to_hsv(x)
+    x = _hsv_to_rgb((h + dh * 360).clamp(0, 360), (s + ds).clamp(0, 1), v)
+    return x * mask + (1 - mask)             # SSM composites the foreground on white after jittering
+
 class ReconDataset(torch.utils.data.Dataset):
-    "Images (3,S,S) in [-1,1] and masks (1,S,S) in [0,1] of an image+mask folder; a train/test split by object id."
+    "Images (3,S,S) in [-1,1], masks (1,S,S) in [0,1] (and 25-float labels) of an image+mask folder; train/val/test by object id."
     def __init__(self, path:str|Path,   # folder with images/ + masks/ (+ dataset.json, objects.npz)
                  res:int=64,            # image size served (area-resized if the files differ)
-                 split:str='all',       # 'all' | 'train' | 'test' (by object id; needs dataset.json object_ids)
-                 holdout:float=0.1,     # fraction of the objects in the test split
+                 split:str='all',       # 'all' | 'train' | 'val' | 'test' | 'heldout' (by object id: `split_bounds`)
+                 holdout:float=0.1,     # fraction of the objects held out (validation + test)
                  skip_bad:bool=True,    # drop (and count) bad images instead of raising
-                 verbose:bool=True):
+                 verbose:bool=True,
+                 rdn_lr:bool=False,     # random left-right flip (image, mask and label), probability 1/2 (SSM rdn_lr)
+                 jitter_color:float=0., # colour jitter amount (SSM JITTER_COLOR; 0 = off)
+                 generator:torch.Generator|None=None): # for the flips and jitters (None: torch's global generator)
         from gen3d_nb.data import ImageMaskDataset
-        if split not in ('all', 'train', 'test'): raise ValueError(f"split must be 'all', 'train' or 'test', got {split!r}")
-        self.path = Path(path)
+        if split not in SPLITS: raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        self.path, self.rdn_lr, self.jitter_color, self.generator = Path(path), rdn_lr, jitter_color, generator
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             ds = ImageMaskDataset(self.path, skip_bad=skip_bad)
@@ -184,8 +244,9 @@ class ReconDataset(torch.utils.data.Dataset):
         keep = list(range(len(names)))
         if split != 'all':
             if not self.has_gt: raise ValueError(f'{self.path}: split={split!r} needs dataset.json with "object_ids" for every image')
-            ids = np.array([oid[n] for n in names]); cut = split_cut(list(oid.values()), holdout)
-            keep = [i for i in keep if (ids[i] < cut) == (split == 'train')]
+            ids = np.array([oid[n] for n in names])
+            inside = split_mask(ids, split_bounds(list(oid.values()), holdout), split)
+            keep = [i for i in keep if inside[i]]
             if not keep: raise ValueError(f'{self.path}: split={split!r} with holdout={holdout} is empty')
         self.names = [names[i] for i in keep]
         self.imgs, self.masks = self._load(ds, keep, res)                      # uint8 (N,3,res,res), (N,1,res,res)
@@ -203,7 +264,14 @@ class ReconDataset(torch.utils.data.Dataset):
         return torch.stack(imgs), torch.stack(masks)
     def __len__(self): return len(self.imgs)
     def __getitem__(self, i:int)->dict:
-        return dict(img=self.imgs[i].float() / 127.5 - 1, mask=self.masks[i].float() / 255)
+        img, mask = self.imgs[i].float() / 127.5 - 1, self.masks[i].float() / 255
+        label = None if self.labels is None else self.labels[i].float()
+        if self.rdn_lr and bool(torch.rand((), generator=self.generator) < 0.5):
+            # formula: JudyYe/shelf-sup-mesh datasets/basedata.py rand_flip_lr; the pose is mirrored with the image
+            img, mask = img.flip(-1), mask.flip(-1)
+            if label is not None: label = mirror_label(label[None], validate=False)[0]
+        if self.jitter_color > 0: img = color_jitter((img + 1) / 2, mask, self.jitter_color, self.generator) * 2 - 1
+        return dict(img=img, mask=mask) if label is None else dict(img=img, mask=mask, label=label)
 
 # %% ../../nbs/20a_voxrecon_train.ipynb #698d6cdd
 def _prior_angles(cfg_file:str, cams:dict|None)->dict:
@@ -325,10 +393,10 @@ def content_term(ctx, r:dict)->torch.Tensor:
     cfg, G = ctx.cfg, ctx.models['G']
     key = 'mask' if G.enc_reads_mask else 'image'
     zr, vr = G.encoder(r['rec'][key].detach())
-    cont = content_loss(zr, vr, r['z'], r['view'], cfg.content_z)
+    cont = content_loss(zr, vr, r['z'], r['view'], cfg.content_z, cfg.view_vec)
     if r['holo'] is not None:
         zh, vh = G.encoder(r['holo'][key].detach())
-        cont = cont + content_loss(zh, vh, r['z'], r['holo_view'], cfg.content_z)
+        cont = cont + content_loss(zh, vh, r['z'], r['holo_view'], cfg.content_z, cfg.view_vec)
     return cont
 
 # %% ../../nbs/20a_voxrecon_train.ipynb #e29aa8f8
@@ -345,7 +413,7 @@ def train_step(ctx, batch:dict, step:int)->dict:
     cyc = recon_losses(cfg, G, P, r['rec'], img, mask, r['occ'])
     cyc_sum = sum(cyc.values())
     gan = g_gan_loss(ctx, r)
-    e_loss = cyc_sum + cfg.reg_loss * reg_loss(r['z'], r['view'])
+    e_loss = cyc_sum + cfg.reg_loss * reg_loss(r['z'], r['view'], cfg.view_vec)
     if cfg.content_loss:
         cont = content_term(ctx, r)
         e_loss = e_loss + cfg.content_loss * cont; logs['content'] = float(cont.detach())
@@ -391,24 +459,24 @@ def make_opts(cfg:VoxReconConfig, models:dict)->dict:
     return opts
 
 def make_dataset(cfg:VoxReconConfig)->ReconDataset:
-    "The training split (all images when the data has no object ids)."
+    "The training split (all images when the data has no object ids), with the flips and jitters of the config."
     root = data_root(cfg)
     split = 'train' if dataset_meta(root).get('object_ids') is not None and cfg.holdout > 0 else 'all'
-    return ReconDataset(root, cfg.low_reso, split, cfg.holdout, cfg.skip_bad)
+    return ReconDataset(root, cfg.low_reso, split, cfg.holdout, cfg.skip_bad, rdn_lr=cfg.rdn_lr, jitter_color=cfg.jitter_color)
 
 # %% ../../nbs/20a_voxrecon_train.ipynb #b28bcae1
 def turntable(G:VoxRecon, occ:torch.Tensor, n:int=12, res:int=64, elev_deg:float=20.)->torch.Tensor: # (n,3,res,res)
     "The voxels of one prediction (1,1,G,G,G) from `n` azimuths at one elevation, with the model's camera."
     c2w = orbit_c2w(n, G.rho, elev_deg, yaw0_deg=-90.)           # yaw -90 deg: SSM azimuth -180 deg, the first frame
     K = make_K(float(G.camera[1]), batch=n)
-    return voxel_turntable(occ, c2w, K, res, shading='depth', near=G.rho - FRUSTUM_HALF, far=G.rho + FRUSTUM_HALF)
+    return voxel_turntable(occ, c2w, K, res, shading='depth', near=G.rho - G.renderer.half, far=G.rho + G.renderer.half)
 
 @torch.no_grad()
 def snapshot(ctx, outdir:str|Path, step:int)->dict:
     "Write a sample grid PNG and a turntable GIF of G_ema on held-out (or training) images."
     from gen3d_nb.voxgan.evaluate import eval_data     # the evaluation module imports this one
     G, cfg = ctx.ema.module, ctx.cfg
-    try: ds = eval_data(cfg)[0]
+    try: ds = eval_data(cfg, split='val')[0]
     except (FileNotFoundError, ValueError): ds = make_dataset(cfg)
     k = min(8, len(ds)); dev = next(G.parameters()).device
     img = torch.stack([ds[i]['img'] for i in range(k)]).to(dev); m = torch.stack([ds[i]['mask'] for i in range(k)]).to(dev)
@@ -422,9 +490,9 @@ def snapshot(ctx, outdir:str|Path, step:int)->dict:
     return dict(samples=grid)
 
 def evaluate(ctx)->dict:
-    "Held-out metrics of G_ema (3D IoU etc.); appended to outdir/eval.jsonl for the learning curve."
+    "Validation metrics of G_ema (3D IoU etc.); appended to outdir/eval.jsonl for the learning curve."
     from gen3d_nb.voxgan.evaluate import eval_data, evaluate_model    # the evaluation module imports this one
-    ds, gt = eval_data(ctx.cfg)
+    ds, gt = eval_data(ctx.cfg, split='val')          # checkpoints are chosen on validation, never on test
     r = evaluate_model(ctx.ema.module, ds, gt, ctx.cfg.n_eval)
     r.pop('per_image'); r.pop('n')
     if getattr(ctx, 'outdir', None) is not None:
@@ -435,16 +503,19 @@ def evaluate(ctx)->dict:
 def _tiny():
     return VoxReconConfig(preset='tiny', batch=4, iters=2, min_iters=1, lr_g=1e-4, lr_d=1e-4, z_dim=8, enc_width=4, high_reso=64,
                           low_reso=16, gf_dim=4, reso_3d=8, reso_vox=16, df_dim=4, d_layers=2, know_mean=True, n_eval=8,
+                          view_vec='azel',  # as when nbs/fixtures/parity was recorded (SSM's 'para6' is tested on its own)
                           run=RunConfig(outdir='runs/voxrecon-tiny', snap=0, log_every=1, progress=False, tensorboard=False))
 
 def _demo():
     return VoxReconConfig(preset='demo', batch=8, iters=3600, min_iters=1800, lr_g=1e-3, lr_d=2e-4, z_dim=64, enc_width=8,
                           e_norm='batch', high_reso=64, low_reso=32, gf_dim=16, reso_3d=8, reso_vox=32, vox_ch=8, mask_depth=16,
                           df_dim=16, d_layers=3, d_loss_mask=1., know_mean=True, vox_loss=50., occ_bias=-3., white_bg=True, n_eval=100,
+                          view_vec='azel',
                           run=RunConfig(outdir='runs/voxrecon-demo', snap=600, best_metric='iou3d', log_every=50, tensorboard=False))
 
 def _original():
-    return VoxReconConfig(preset='original', batch=32, iters=100000, min_iters=10000,
+    return VoxReconConfig(preset='original', batch=32, iters=100000, min_iters=10000, z_act='relu', vox_act='none',
+                          feat_depth=32, frustum_half=0.5, rdn_lr=True, jitter_color=0.1,
                           run=RunConfig(outdir='runs/voxrecon-original', snap=5000, log_every=100))
 
 PRESETS = {'tiny': _tiny, 'demo': _demo, 'original': _original}
@@ -454,3 +525,9 @@ BASELINES = {  # SSM docs/train.md: the baselines as flag changes
     'prgan': ['d_loss_rgb=0', 'd_loss_mask=1', 'cyc_loss=0', 'cyc_perc_loss=0'],
     'hologan': ['vol_render=rgb', 'mask_loss_type=l1'],
 }
+SSM_BASELINE_LR = {'prgan': ['lr_g=1e-5', 'lr_d=1e-5']}  # scripts/exp.sh trains its PrGAN baseline with --lr 1e-5 (E, G and D)
+
+def baseline_flags(name:str, preset:str)->list:
+    "The `--set` flags of baseline `name` on `preset`: docs/train.md's flags, plus scripts/exp.sh's --lr 1e-5 for PrGAN on 'original'."
+    if name not in BASELINES: raise ValueError(f'baseline must be one of {list(BASELINES)}, got {name!r}')
+    return BASELINES[name] + (SSM_BASELINE_LR.get(name, []) if preset == 'original' else [])

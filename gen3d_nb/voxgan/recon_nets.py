@@ -15,10 +15,10 @@ from ..cameras import ssm_c2w
 from ..gan import d_loss_bce, g_loss_bce, instance_noise, apply_spectral_norm
 
 # %% auto #0
-__all__ = ['FRUSTUM_HALF', 'norm2d', 'BasicBlock', 'rot6d_to_view', 'ResNet18Encoder', 'adain', 'AdaBlock', 'mirror_symmetrize',
-           'VoxDecoder', 'frustum_points', 'project_volume', 'view_to_c2w', 'VoxRenderer', 'StyleDiscriminator',
-           'gan_d_loss', 'gan_g_loss', 'iou_loss', 'mask_loss', 'PerceptualNet', 'load_perceptual', 'perceptual_loss',
-           'reg_loss', 'sincos', 'content_loss']
+__all__ = ['FRUSTUM_HALF', 'SSM_VIEW_CONST', 'norm2d', 'BasicBlock', 'rot6d_to_view', 'view_to_rot6d', 'ResNet18Encoder', 'adain',
+           'AdaBlock', 'mirror_symmetrize', 'VoxDecoder', 'frustum_points', 'project_volume', 'view_to_c2w',
+           'VoxRenderer', 'StyleDiscriminator', 'gan_d_loss', 'gan_g_loss', 'iou_loss', 'mask_loss', 'PerceptualNet',
+           'load_perceptual', 'perceptual_loss', 'ssm_view_vector', 'reg_loss', 'sincos', 'content_loss']
 
 # %% ../../nbs/20a_voxrecon.ipynb #4b885f17
 def norm2d(kind:str, c:int)->nn.Module:
@@ -43,19 +43,31 @@ class BasicBlock(nn.Module):
         return F.relu(self.n2(self.c2(y)) + self.short(x))
 
 # %% ../../nbs/20a_voxrecon.ipynb #96a9a99c
-def rot6d_to_view(x:torch.Tensor, # (B,6) two 3-vectors, the first two rows of a rotation before Gram-Schmidt
-                 )->torch.Tensor:  # (B,2) (azimuth, elevation) in radians: R = Ry(az) Rx(el) Rz(roll), roll dropped
-    "SSM's `so3_enc=6` view: the 6-D rotation representation to YXZ Euler azimuth and elevation."
-    # formula: pytorch3d.transforms rotation_6d_to_matrix (rows b1, b2, b3) and matrix_to_euler_angles(R, 'YXZ')[:2]
+def rot6d_to_view(x:torch.Tensor, # (B,6) two 3-vectors, the first two columns of a rotation before Gram-Schmidt
+                 )->torch.Tensor:  # (B,2) (azimuth, elevation) in radians (SSM's `u6d2azel`)
+    "SSM's `so3_enc=6` view: columns b1, b2, b3 of the Gram-Schmidt rotation, view = minus its YXZ Euler angles, roll dropped."
+    # formula: JudyYe/shelf-sup-mesh nnutils/geom_utils.py u6d2rot (columns), rot2euler (-matrix_to_euler_angles(R, 'YXZ'))
     assert_shape(x, ('B', 6), 'x')
     a1, a2 = x[:, :3], x[:, 3:]
     b1 = F.normalize(a1, dim=-1)
     b2 = F.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
     b3 = torch.cross(b1, b2, dim=-1)
-    R = torch.stack([b1, b2, b3], -2)                                   # (B, 3, 3), rows b1, b2, b3
-    az = torch.atan2(R[:, 0, 2], R[:, 2, 2])
-    el = torch.asin((-R[:, 1, 2]).clamp(-1 + 1e-6, 1 - 1e-6))
-    return torch.stack([az, el], -1)
+    R = torch.stack([b1, b2, b3], -1)                                   # (B, 3, 3), columns b1, b2, b3
+    theta_y = torch.atan2(R[:, 0, 2], R[:, 2, 2])
+    theta_x = torch.asin((-R[:, 1, 2]).clamp(-1 + 1e-6, 1 - 1e-6))
+    return -torch.stack([theta_y, theta_x], -1)
+
+def view_to_rot6d(view:torch.Tensor, # (B,2) (azimuth, elevation) in radians
+                 )->torch.Tensor:    # (B,6) the first two columns of SSM's rotation R_y(-az) R_x(-el)
+    "SSM's `azel2u6d`: the 6-D code of a view (`rot6d_to_view` reads it back)."
+    # formula: JudyYe/shelf-sup-mesh nnutils/geom_utils.py azel2rot, rot2u6d
+    assert_shape(view, ('B', 2), 'view')
+    ca, sa, ce, se = view[:, 0].cos(), view[:, 0].sin(), view[:, 1].cos(), view[:, 1].sin()
+    o, l = torch.zeros_like(ca), torch.ones_like(ca)
+    Ry = torch.stack([ca, o, -sa, o, l, o, sa, o, ca], -1).reshape(-1, 3, 3)
+    Rx = torch.stack([l, o, o, o, ce, se, o, -se, ce], -1).reshape(-1, 3, 3)
+    R = Ry @ Rx                                                         # (B, 3, 3)
+    return torch.cat([R[:, :, 0], R[:, :, 1]], -1)
 
 # %% ../../nbs/20a_voxrecon.ipynb #7860b86a
 class ResNet18Encoder(nn.Module):
@@ -65,10 +77,12 @@ class ResNet18Encoder(nn.Module):
                  norm:str='instance',   # 'instance' | 'batch' | 'none'
                  in_res:int=224,        # inputs are resized to this
                  so3_enc:int=2,         # view head: 2 = raw (az, el); 6 = 6-D rotation (`rot6d_to_view`)
+                 z_act:str='leaky',     # activation inside the z head: 'leaky' (LeakyReLU 0.2) | 'relu' (SSM's conv_block)
                 ):
         super().__init__()
         if in_res < 64: raise ValueError(f'ResNet18Encoder: in_res must be >= 64 (the last stage is in_res/32 pixels wide), got {in_res}')
         if so3_enc not in (2, 6): raise ValueError(f'so3_enc must be 2 (azimuth, elevation) or 6 (6-D rotation), got {so3_enc}')
+        if z_act not in ('leaky', 'relu'): raise ValueError(f"z_act must be 'leaky' or 'relu', got {z_act!r}")
         self.in_res, self.so3_enc = in_res, so3_enc
         self.stem = nn.Sequential(nn.Conv2d(3, width, 7, 2, 3, bias=False), norm2d(norm, width), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         chs, layers = [width, width, 2 * width, 4 * width, 8 * width], []
@@ -77,7 +91,8 @@ class ResNet18Encoder(nn.Module):
             layers += [BasicBlock(chs[k], chs[k + 1], s, norm), BasicBlock(chs[k + 1], chs[k + 1], 1, norm)]
         self.layers = nn.Sequential(*layers)
         # formula: JudyYe/shelf-sup-mesh models/encoder.py ResnetEnc (z_head, view_head = Camera on a 4x4 pool)
-        self.z_head = nn.Sequential(nn.Conv2d(8 * width, 128, 1), nn.LeakyReLU(0.2), nn.Conv2d(128, z_dim, 1))
+        self.z_head = nn.Sequential(nn.Conv2d(8 * width, 128, 1), nn.ReLU() if z_act == 'relu' else nn.LeakyReLU(0.2),
+                                    nn.Conv2d(128, z_dim, 1))
         self.view_head = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(8 * width * 16, 128),
                                        nn.LeakyReLU(0.2), nn.Linear(128, so3_enc))
         if so3_enc == 6:                                                # start at the identity rotation: az = el = 0
@@ -134,8 +149,10 @@ def _init_normal(m:nn.Module, std:float=0.02):
 class VoxDecoder(nn.Module):
     "z (B,z_dim) -> feature volume (B,gf,r3,r3,r3) (mirror-symmetric) and occupancy (B,1,rv,rv,rv) in [0,1], axes (z,y,x)."
     def __init__(self, z_dim:int=128, gf_dim:int=64, reso_3d:int=16, reso_vox:int=32, sym:bool=True, vox_ch:int|None=None,
-                 occ_bias:float=0.):
+                 occ_bias:float=0.,
+                 vox_act:str='leaky'): # activation after the occupancy head's upsampling convs: 'leaky' | 'none' (SSM)
         super().__init__()
+        if vox_act not in ('leaky', 'none'): raise ValueError(f"vox_act must be 'leaky' or 'none', got {vox_act!r}")
         self.sym, self.out_dim = sym, gf_dim
         c0 = 4 * gf_dim
         self.const = nn.Parameter(torch.randn(1, c0, 4, 4, 4) * 0.02)
@@ -144,7 +161,8 @@ class VoxDecoder(nn.Module):
         self.blocks = nn.ModuleList([AdaBlock(nn.ConvTranspose3d(a, b, 3, 2, 1, 1), b, z_dim) for a, b in zip(chs[:-1], chs[1:])])
         head, c = [], gf_dim
         for _ in range(int(math.log2(reso_vox // reso_3d))):
-            head += [nn.ConvTranspose3d(c, vox_ch or gf_dim, 3, 2, 1, 1), nn.LeakyReLU(0.2)]; c = vox_ch or gf_dim
+            head += [nn.ConvTranspose3d(c, vox_ch or gf_dim, 3, 2, 1, 1), nn.LeakyReLU(0.2) if vox_act == 'leaky' else nn.Identity()]
+            c = vox_ch or gf_dim
         # SSM builds even the stride-1 layers with deconv3d (ConvTranspose3d); on CPU it is also much faster than Conv3d here
         self.vox_head = nn.Sequential(*head, nn.ConvTranspose3d(c, 1, 3, 1, 1), nn.Sigmoid())
         _init_normal(self)
@@ -194,16 +212,17 @@ class VoxRenderer(nn.Module):
     "Render (features, occupancy) at cameras: RGB (B,3,low,low) in [-1,1] and mask (B,1,rv,rv)."
     def __init__(self, z_dim:int, gf_dim:int, reso_3d:int=16, reso_vox:int=32, low_reso:int=64,
                  vol_render:str='struct', frustum_half:float=FRUSTUM_HALF, box:float=1.0, mask_depth:int|None=None,
-                 white_bg:bool=False): # composite the RGB over white with the render's own mask
+                 white_bg:bool=False,  # composite the RGB over white with the render's own mask
+                 feat_depth:int|None=None): # depth slices of the feature projection (None: reso_3d; SSM: 32)
         super().__init__()
         self.r3, self.rv, self.low, self.mode, self.half, self.box = reso_3d, reso_vox, low_reso, vol_render, frustum_half, box
-        self.white_bg = white_bg
+        self.white_bg, self.fd = white_bg, feat_depth or reso_3d
         self.md = mask_depth or reso_vox
         if vol_render not in ('struct', 'rgb'): raise ValueError(f"vol_render must be 'struct' or 'rgb', got {vol_render!r}")
         self.conv3d = nn.Sequential(nn.ConvTranspose3d(gf_dim, gf_dim, 3, 1, 1), nn.LeakyReLU(0.2),   # SSM gblock3d_2 (deconv3d, stride 1)
                                     nn.ConvTranspose3d(gf_dim, gf_dim, 3, 1, 1), nn.LeakyReLU(0.2))
         if vol_render == 'rgb':   # formula: JudyYe/shelf-sup-mesh models/generator.py RgbStructRender, Aggregator('net')
-            self.aggr_feat = nn.Sequential(nn.Conv2d(gf_dim * reso_3d, gf_dim, 1), nn.LeakyReLU(0.2))
+            self.aggr_feat = nn.Sequential(nn.Conv2d(gf_dim * self.fd, gf_dim, 1), nn.LeakyReLU(0.2))
             self.aggr_mask = nn.Sequential(nn.Conv2d(self.md, 1, 1), nn.LeakyReLU(0.2))
         n = int(math.log2(low_reso // reso_3d)); chs = [max(gf_dim // 2 ** k, 4) for k in range(n + 1)]
         self.up = nn.ModuleList([AdaBlock(nn.ConvTranspose2d(a, b, 4, 2, 1), b, z_dim) for a, b in zip(chs[:-1], chs[1:])])
@@ -213,7 +232,7 @@ class VoxRenderer(nn.Module):
     def grids(self, c2w:torch.Tensor, K_norm:torch.Tensor)->tuple: # frustum points for features and for the mask
         rho = c2w[:, :3, 3].norm(dim=-1).mean().item()
         near, far = rho - self.half * self.box, rho + self.half * self.box
-        return (frustum_points(c2w, K_norm, self.r3, self.r3, near, far),
+        return (frustum_points(c2w, K_norm, self.r3, self.fd, near, far),
                 frustum_points(c2w, K_norm, self.rv, self.md, near, far))
 
     def forward(self, feat:torch.Tensor,  # (B,C,r3,r3,r3) canonical features
@@ -222,21 +241,21 @@ class VoxRenderer(nn.Module):
                 c2w:torch.Tensor,         # (B,4,4) cameras
                 K_norm:torch.Tensor,      # (B,3,3) intrinsics
                )->dict:                   # image (B,3,low,low) in [-1,1], mask (B,1,rv,rv)
-        B, C = feat.shape[:2]; r3, rv = self.r3, self.rv
+        B, C = feat.shape[:2]; r3, rv, S = self.r3, self.rv, self.fd
         p3, pv = self.grids(c2w.to(feat.dtype), K_norm.to(feat.dtype))
         f = project_volume(feat, p3, self.box)                                   # (B, R3, S3, C)
-        f = f.permute(0, 3, 2, 1).reshape(B, C, r3, r3, r3)                      # (B, C, S, H, W)
+        f = f.permute(0, 3, 2, 1).reshape(B, C, S, r3, r3)                       # (B, C, S, H, W)
         f = self.conv3d(f)
         occ_v = project_volume(occ, pv, self.box)[..., 0]                        # (B, Rv, Sv)
         if self.mode == 'struct':
             # formula: JudyYe/shelf-sup-mesh models/generator.py StyleStructRender.forward (expected_wrt_occupancy)
             occ_3 = project_volume(occ, p3, self.box)[..., 0]                    # (B, R3, S3)
-            f = f.reshape(B, C, r3, r3 * r3).permute(0, 3, 2, 1)                 # (B, R3, S3, C)
+            f = f.reshape(B, C, S, r3 * r3).permute(0, 3, 2, 1)                  # (B, R3, S3, C)
             x = composite_occupancy(occ_3, f)['feat']                            # (B, R3, C)
             x = x.transpose(1, 2).reshape(B, C, r3, r3)                          # (B, C, H, W)
             mask = composite_occupancy(occ_v)['mask'].reshape(B, 1, rv, rv)
         else:
-            x = self.aggr_feat(f.reshape(B, C * r3, r3, r3))                     # (B, C, H, W) learned depth aggregation
+            x = self.aggr_feat(f.reshape(B, C * S, r3, r3))                      # (B, C, H, W) learned depth aggregation
             mask = self.aggr_mask(occ_v.transpose(1, 2).reshape(B, self.md, rv, rv)) # (B, 1, rv, rv), unbounded
         for blk in self.up: x = blk(x, z)
         img = self.head(x)
@@ -348,17 +367,30 @@ def perceptual_loss(net:nn.Module, a:torch.Tensor, b:torch.Tensor)->torch.Tensor
     return loss
 
 # %% ../../nbs/20a_voxrecon.ipynb #7e84a206
-def reg_loss(z:torch.Tensor, view:torch.Tensor)->torch.Tensor:
-    "SSM regulariser: 1/2 mean z^2 + 1/2 min over modes +-pi/2 of mean (view - mode)^2 (per sample), averaged."
-    # formula: JudyYe/shelf-sup-mesh models/trainer.py summerize_reg_loss, models/loss.py kl_loss (logvar 0)
+SSM_VIEW_CONST = (1., 0., 0., 2.)  # scale, tx, ty, tz: the constant entries of SSM's 6-entry view vector (use_scale = use_trans = 0)
+
+def ssm_view_vector(view:torch.Tensor, # (B,2) (azimuth, elevation)
+                    view_vec:str='para6', # 'para6': SSM's (az, el, 1, 0, 0, 2); 'azel': (az, el) as is
+                   )->torch.Tensor:   # (B,6) or (B,2)
+    "The view vector SSM's regulariser and content loss see (its encoder's `para`)."
+    if view_vec == 'azel': return view
+    if view_vec != 'para6': raise ValueError(f"view_vec must be 'para6' (SSM) or 'azel', got {view_vec!r}")
+    return torch.cat([view, view.new_tensor(SSM_VIEW_CONST).expand(len(view), -1)], -1)
+
+def reg_loss(z:torch.Tensor, view:torch.Tensor, view_vec:str='para6')->torch.Tensor:
+    "SSM regulariser: 1/2 mean z^2 + 1/2 min over modes +-pi/2 of mean (u - mode)^2 per sample (u = `ssm_view_vector`), averaged."
+    # formula: JudyYe/shelf-sup-mesh models/trainer.py summerize_reg_loss, models/loss.py kl_loss (logvar 0, constants dropped)
+    u = ssm_view_vector(view, view_vec)
     kl_z = 0.5 * z.pow(2).mean()
-    kl_v = torch.minimum((view - math.pi / 2).pow(2).mean(-1), (view + math.pi / 2).pow(2).mean(-1))
+    kl_v = torch.minimum((u - math.pi / 2).pow(2).mean(-1), (u + math.pi / 2).pow(2).mean(-1))
     return kl_z + 0.5 * kl_v.mean()
 
 # %% ../../nbs/20a_voxrecon.ipynb #d5100c54
-def sincos(view:torch.Tensor)->torch.Tensor: # (B,2) -> (B,4)
+def sincos(view:torch.Tensor)->torch.Tensor: # (B,k) -> (B,2k)
     return torch.cat([view.sin(), view.cos()], -1)
 
-def content_loss(z_hat:torch.Tensor, view_hat:torch.Tensor, z:torch.Tensor, view:torch.Tensor, z_weight:float=1.)->torch.Tensor:
-    "Re-encoding loss: MSE to the code (x z_weight) + MSE on sin/cos of the view (SSM summerize_content_loss)."
-    return z_weight * F.mse_loss(z_hat, z.detach()) + F.mse_loss(sincos(view_hat), sincos(view.detach()))
+def content_loss(z_hat:torch.Tensor, view_hat:torch.Tensor, z:torch.Tensor, view:torch.Tensor, z_weight:float=1.,
+                 view_vec:str='para6')->torch.Tensor:
+    "Re-encoding loss: MSE to the code (x z_weight) + MSE on sin/cos of the view vector (SSM summerize_content_loss)."
+    u_hat, u = ssm_view_vector(view_hat, view_vec), ssm_view_vector(view.detach(), view_vec)
+    return z_weight * F.mse_loss(z_hat, z.detach()) + F.mse_loss(sincos(u_hat), sincos(u))

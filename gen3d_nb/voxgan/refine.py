@@ -255,12 +255,13 @@ def refine_dataset(G,                      # a `VoxRecon` in eval mode
                    n:int=80,               # first n held-out images
                    rcfg:RefineConfig=RefineConfig(),
                    verbose:bool=False,     # print one line per image
+                   split:str='test',       # held-out split: 'val' (choosing settings) or 'test' (reporting)
                   )->dict:                 # n, before / after (mean mask_iou, iou3d, chamfer), sec (per chair), rows
     "Refine the first `n` held-out images of `data`: mean scores before and after, and seconds per chair."
-    ds, gt = eval_data(gcfg, data)
+    ds, gt = eval_data(gcfg, data, split)
     if ds.labels is None: raise ValueError(f'{data}: scoring needs camera labels in dataset.json')
     S = rcfg.image_size
-    big = ReconDataset(data, S, 'test', gcfg.holdout, gcfg.skip_bad, verbose=False)   # the same images at the refinement size
+    big = ReconDataset(data, S, split, gcfg.holdout, gcfg.skip_bad, verbose=False)    # the same images at the refinement size
     if big.names != ds.names: raise ValueError(f'{data}: the held-out images differ between sizes {gcfg.low_reso} and {S}')
     n, rows = min(n, len(ds)), []
     for k in range(n):
@@ -374,6 +375,7 @@ def main(ckpt:str,                # checkpoint file or run folder of a voxel rec
          mask:str|None=None,      # its mask (default: <image>_m.png next to it, else the alpha channel)
          data:str|None=None,      # or: a dataset folder; refine and score its held-out images
          n:int=80,                # with --data: how many held-out images
+         split:str='test',        # with --data: the held-out split, 'val' (choosing settings) or 'test' (reporting)
          outdir:str|None=None,    # with --image: output folder (required)
          figure:str|None=None,    # with --data: also write a PNG of the first four chairs here
          steps:int=300,           # Adam steps (SSM 300)
@@ -411,10 +413,10 @@ def main(ckpt:str,                # checkpoint file or run folder of a voxel rec
                      shape_gif=save_gif(turntable_frames(m, G.cameras, image_size, textured=False), out / f'{stem}_shape.gif'))
         print(f'{stem}: mask term {r["history"][0]["mask"]:.4f} -> {r["losses"]["mask"]:.4f}; wrote ' + ', '.join(str(p) for p in paths.values()))
         return paths
-    res = refine_dataset(G, gcfg, data, n, rcfg, verbose)
+    res = refine_dataset(G, gcfg, data, n, rcfg, verbose, split)
     print(format_refine_table(res))
     if figure:
-        big = ReconDataset(data, image_size, 'test', gcfg.holdout, gcfg.skip_bad, verbose=False)
+        big = ReconDataset(data, image_size, split, gcfg.holdout, gcfg.skip_bad, verbose=False)
         items = []
         for k in range(min(4, len(big))):
             img = to_unit(big[k]['img']); it = refine_image(G, gcfg, img, big[k]['mask'], rcfg); it['image'] = img
