@@ -153,11 +153,14 @@ def _chamfer_pairs(P:torch.Tensor, Q:torch.Tensor, squared:bool)->torch.Tensor:
 def chamfer(P:torch.Tensor, # (N,p,3) point sets
             Q:torch.Tensor, # (N,q,3) point sets (paired with P)
             squared:bool=True, # mean of squared nearest distances (True) or of plain distances (False)
+            chunk:int|None=None, # sets per block (None: about 2**24 distances per block, so memory stays bounded)
            )->torch.Tensor:  # (N,) sum of the two directional means
     "Chamfer distance between paired point sets: mean_p min_q d(p,q) + mean_q min_p d(p,q)."
     _check_points(P, 'P'); _check_points(Q, 'Q')
     if P.shape[0] != Q.shape[0]: raise ValueError(f'P and Q must hold the same number of sets, got {P.shape[0]} and {Q.shape[0]}')
-    return _chamfer_pairs(P, Q, squared)
+    c = _auto_chunk(P.shape[1] * Q.shape[1], chunk)
+    if len(P) <= c: return _chamfer_pairs(P, Q, squared)
+    return torch.cat([_chamfer_pairs(P[s:s + c], Q[s:s + c], squared) for s in range(0, len(P), c)])
 
 def chamfer_matrix(P:torch.Tensor, # (N,p,3) generated point sets
                    Q:torch.Tensor, # (M,q,3) reference point sets

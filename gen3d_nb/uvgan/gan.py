@@ -18,7 +18,7 @@ from ..train import TrainConfig, RunConfig, load_checkpoint, config_from_dict
 from .remesh import sphere_topology
 from .pseudo_gt import load_pseudo_gt
 from .uvmesh import (DISP_RES, circular_pad_u, mirror_displacement, displacement_to_verts,
-                                   uv_positional_channels, render_textured)
+                                   uv_positional_channels, render_textured, fixed_flatness, sphere_face_pairs)
 
 # %% auto #0
 __all__ = ['FIXTURE_SCALE', 'PRESETS', 'read_pseudo_gt', 'downsample_texture', 'write_fixture', 'builtin_fixture', 'mirror_pad_u',
@@ -227,18 +227,10 @@ def generated_verts(G:UVGenerator, disp:torch.Tensor|None, topo=None)->torch.Ten
 def _topology(): return sphere_topology()
 
 @functools.lru_cache(maxsize=None)
-def _sphere_face_pairs()->torch.Tensor: # (P,2) faces sharing an edge on the sphere topology
-    t = _topology()
-    return face_pairs(Meshes(t.verts[None], t.faces[None]))
-
 def sphere_flatness(verts:torch.Tensor)->torch.Tensor: # (B,V,3) -> () batch mean of sum (1 - cos)^2
-    "`flatness_loss` for a batch on the sphere topology, with its face pairs computed once."
-    f = _topology().faces.to(verts.device)
-    tri = verts[:, f]                                                        # (B,F,3,3)
-    n = F.normalize(torch.linalg.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0]), dim=-1)
-    p = _sphere_face_pairs().to(verts.device)
-    cos = (n[:, p[:, 0]] * n[:, p[:, 1]]).sum(-1)                            # (B,P)
-    return ((1 - cos) ** 2).sum(1).mean()
+    "`flatness_loss` for a batch on the sphere topology (face pairs found once, `24_uvgan_c_uvmesh`)."
+    t = _topology()
+    return fixed_flatness(verts, t.faces.to(verts.device), sphere_face_pairs(t).to(verts.device))
 
 # %% ../../nbs/24_uvgan_f_gan.ipynb #f24f0013
 def truncated_noise(n:int, dim:int,                  # (n, dim) noise

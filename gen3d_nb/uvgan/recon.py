@@ -19,15 +19,16 @@ from ..metrics import chamfer
 from ..train import TrainConfig, RunConfig, config_from_dict, load_checkpoint
 from .remesh import (sphere_topology, load_templates, normalize_template, category_template, typical_objects,
                                    TEMPLATE_FILE)
-from .uvmesh import DISP_RES, circular_pad_u, mirror_displacement, displacement_to_verts, render_textured
+from .uvmesh import (DISP_RES, circular_pad_u, mirror_displacement, displacement_to_verts, render_textured,
+                                   fixed_flatness)
 
 # %% auto #0
 __all__ = ['PRESETS', 'UVReconConfig', 'data_root', 'read_meta', 'load_image_masks', 'template_file', 'load_template',
            'gt_template_cameras', 'load_poses', 'top_fraction', 'ReconDataset', 'CircConv', 'UVRecon', 'epoch_at',
-           'semi_weight_at', 'flat_weight_at', 'n_train', 'lr_at', 'fixed_flatness', 'recon_losses', 'build',
-           'make_opts', 'make_dataset', 'render_prediction', 'mirror_cameras', 'flip_batch', 'train_step',
-           'normalized_points', 'gt_points', 'heldout_images', 'predict_all', 'chamfer_table', 'evaluate_model',
-           'evaluate', 'side_cameras', 'views_grid', 'snapshot', 'load_recon', 'predict', 'evaluate_ckpt', 'main']
+           'semi_weight_at', 'flat_weight_at', 'n_train', 'lr_at', 'recon_losses', 'build', 'make_opts', 'make_dataset',
+           'render_prediction', 'mirror_cameras', 'flip_batch', 'train_step', 'normalized_points', 'gt_points',
+           'heldout_images', 'predict_all', 'chamfer_table', 'evaluate_model', 'evaluate', 'side_cameras', 'views_grid',
+           'snapshot', 'load_recon', 'predict', 'evaluate_ckpt', 'main']
 
 # %% ../../nbs/24_uvgan_d_recon.ipynb #d24d0007
 @dataclass
@@ -304,16 +305,6 @@ def n_train(cfg:UVReconConfig)->int:
 def lr_at(cfg:UVReconConfig, name:str, step:int)->float:
     "The engine's hook: lr_g x lr_decay_factor ** floor(epoch / lr_decay_every)."
     return cfg.lr_g * cfg.lr_decay_factor ** math.floor(epoch_at(cfg, step, n_train(cfg)) / cfg.lr_decay_every)
-
-def fixed_flatness(verts:torch.Tensor, # (B,V,3) meshes of one topology
-                   faces:torch.Tensor, # (F,3)
-                   pairs:torch.Tensor, # (P,2) adjacent faces (`face_pairs` of the topology)
-                  )->torch.Tensor:     # () batch mean of the per-mesh sum (1 - cos)^2, as `flatness_loss`
-    "`flatness_loss` for a batch of meshes that share one topology: the face pairs are looked up once, not per call."
-    a, b, c = (verts[:, faces[:, k]] for k in range(3))                      # (B,F,3) each
-    n = F.normalize(torch.linalg.cross(b - a, c - a), dim=-1)
-    cos = (n[:, pairs[:, 0]] * n[:, pairs[:, 1]]).sum(-1)                   # (B,P)
-    return ((1 - cos) ** 2).sum() / len(verts)
 
 def recon_losses(cfg:UVReconConfig, out:dict, rgb:torch.Tensor, alpha:torch.Tensor, batch:dict, template:torch.Tensor,
                  faces:torch.Tensor, pairs:torch.Tensor, epoch:float)->dict:

@@ -4,16 +4,18 @@
 
 # %% ../../nbs/24_uvgan_c_uvmesh.ipynb #c24c0002
 from __future__ import annotations
-import math
+import functools, math
 import torch
 import torch.nn.functional as F
 from ..core import assert_shape
+from ..mesh import Meshes, face_pairs
 from ..raster import render_mesh, BlendParams
 from .remesh import SphereTopology, sphere_topology, MIRROR
 
 # %% auto #0
 __all__ = ['DISP_RES', 'tangent_frames', 'vertex_map_uv', 'circular_pad_u', 'sample_uv_map', 'mirror_displacement',
-           'displacement_to_verts', 'uv_positional_channels', 'face_uvs', 'render_textured']
+           'displacement_to_verts', 'uv_positional_channels', 'face_uvs', 'render_textured', 'fixed_flatness',
+           'sphere_face_pairs']
 
 # %% ../../nbs/24_uvgan_c_uvmesh.ipynb #c24c0006
 DISP_RES = 32  # the displacement map is DISP_RES x DISP_RES
@@ -105,3 +107,23 @@ def render_textured(verts:torch.Tensor,    # (B,V,3) meshes on the sphere topolo
                       texture=texture, soft=soft, blend=BlendParams(sigma=sigma, gamma=1e-4, background=tuple(background)),
                       faces_per_pixel=faces_per_pixel)
     return out[:, :3], out[:, 3:]
+
+# %% ../../nbs/24_uvgan_c_uvmesh.ipynb #c24c001a
+def fixed_flatness(verts:torch.Tensor, # (B,V,3) meshes of one topology
+                   faces:torch.Tensor, # (F,3)
+                   pairs:torch.Tensor, # (P,2) adjacent faces (`face_pairs` of the topology)
+                  )->torch.Tensor:     # () batch mean of the per-mesh sum (1 - cos)^2, as `flatness_loss`
+    "`flatness_loss` for a batch of meshes that share one topology, with the face pairs given."
+    a, b, c = (verts[:, faces[:, k]] for k in range(3))                      # (B,F,3) each
+    n = F.normalize(torch.linalg.cross(b - a, c - a), dim=-1)
+    cos = (n[:, pairs[:, 0]] * n[:, pairs[:, 1]]).sum(-1)                   # (B,P)
+    return ((1 - cos) ** 2).sum() / len(verts)
+
+@functools.lru_cache(maxsize=4)
+def _sphere_pairs(rings:int, segments:int)->torch.Tensor:
+    t = sphere_topology(rings, segments)
+    return face_pairs(Meshes(t.verts[None], t.faces[None]))
+
+def sphere_face_pairs(topo:SphereTopology)->torch.Tensor: # (P,2) faces sharing an edge, found once per sphere size
+    "The adjacent face pairs of the UV sphere (cached)."
+    return _sphere_pairs(topo.rings, topo.segments)
