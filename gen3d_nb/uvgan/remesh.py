@@ -288,19 +288,23 @@ def remesh(templates:list,            # T (verts (V_i,3), faces (F_i,3)) closed 
     s2 = torch.ones(T, 1, 1, requires_grad=True)
     pd_t, pd_s = torch.zeros(T, 1, 3, requires_grad=True), torch.ones(T, 1, 1, requires_grad=True)
     opt = _sgd([t, s1, s2, pd_t, pd_s], cfg.align_lr, cfg.momentum)
+    # The multi-template spread term and its parameters, shared by both stages
+    spread = lambda x: cfg.pdist_coeff * template_spread(x * pd_s + pd_t) if multi else 0.
+    def spread_grads():
+        if multi: _normalize_grads(pd_t); pd_s.grad.div_(pd_s.grad.norm() + 1e-6)
+    def project(t):                                                          # (no_grad) no left-right shift; spread params in range
+        t[..., 0] = 0; pd_t[..., 0] = 0
+        if multi: pd_s.div_(pd_s.max()).clamp_(min=0.8); pd_t.sub_(pd_t.mean(0, keepdim=True))
+        else: pd_s.fill_(1); pd_t.zero_()
     for _ in range(cfg.align_iters):
         opt.zero_grad()
         x = s1 * s2 * source + t
-        loss = (render(x, sigma0) - target).abs().mean()
-        if multi: loss = loss + cfg.pdist_coeff * template_spread(x * pd_s + pd_t)
+        loss = (render(x, sigma0) - target).abs().mean() + spread(x)
         loss.backward()
-        _normalize_grads(t, s1, s2)
-        if multi: _normalize_grads(pd_t); pd_s.grad /= pd_s.grad.norm() + 1e-6
+        _normalize_grads(t, s1, s2); spread_grads()
         opt.step()
         with torch.no_grad():
-            t[..., 0] = 0; pd_t[..., 0] = 0                                  # no left-right shift
-            if multi: pd_s /= pd_s.max(); pd_s.clamp_(min=0.8); pd_t -= pd_t.mean(0, keepdim=True)
-            else: pd_s.fill_(1); pd_t.zero_()
+            project(t)
             if T == 1: s2.fill_(1)
     with torch.no_grad(): source = (source * s1 * s2 + t).detach()
     # Stage 2: free vertices with the regularisers, per-vertex normalised gradients and symmetry re-projection
@@ -317,16 +321,13 @@ def remesh(templates:list,            # T (verts (V_i,3), faces (F_i,3)) closed 
         flat = flatness_loss(mesh(source)) * T                               # per-template sum, summed over templates (as loss_flat)
         tv, lap = grid_tv(x, topo).mean(), grid_laplacian_loss(x, topo).mean()
         loss = recon + cfg.flat_coeff * flat + cfg.len_coeff * tv + lap_coeff * lap
-        if multi: loss = loss + cfg.pdist_coeff * template_spread(x * pd_s + pd_t)
+        loss = loss + spread(x)
         loss.backward()
-        _normalize_grads(source, t, s)
-        if multi: _normalize_grads(pd_t); pd_s.grad /= pd_s.grad.norm() + 1e-6
+        _normalize_grads(source, t, s); spread_grads()
         opt.step()
         with torch.no_grad():
             if cfg.symmetric: source.copy_(symmetrize(source, topo))
-            t[..., 0] = 0; pd_t[..., 0] = 0
-            if multi: pd_s /= pd_s.max(); pd_s.clamp_(min=0.8); pd_t -= pd_t.mean(0, keepdim=True)
-            else: pd_s.fill_(1); pd_t.zero_()
+            project(t)
         for k, val in zip(hist, (recon, flat, tv, lap, lr)): hist[k].append(float(val.detach()) if torch.is_tensor(val) else val)
         if log_every and it % log_every == 0:
             print(f'[{it}] lr {lr:.5f} recon {float(recon):.5f} flat {float(flat):.3f} lap {float(lap):.4f} len {float(tv):.4f}')
