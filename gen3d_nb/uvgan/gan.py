@@ -463,7 +463,7 @@ def train_step(ctx, batch:dict, step:int)->dict:
         loss_d = sum(d_hinge_masked(r[n][0], f[n][0], loss_weights(r[n][0], r[n][1], cfg.mask_output),
                                     loss_weights(f[n][0], f[n][1], cfg.mask_output)) for n in r)
         ctx.backward(loss_d, 'D'); ctx.step('D')
-        logs['loss_d'] = logs.get('loss_d', 0.) + float(loss_d.detach()) / 2
+        logs['loss_d'] = logs.get('loss_d', 0.) + loss_d.detach() / 2
     # Section. One G step: hinge + mesh_regularization x flatness.
     fake = G(truncated_noise(B, cfg.z_dim, None, ctx.generator, ctx.device), y)
     f = D(fake['texture'] * alpha, alpha, fake['disp'], y)
@@ -473,9 +473,9 @@ def train_step(ctx, batch:dict, step:int)->dict:
         verts = generated_verts(G, fake['disp'])
         flat = sphere_flatness(verts)
         loss_g = loss_g + cfg.mesh_regularization * flat
-        logs['flat'] = float(flat.detach())
+        logs['flat'] = flat.detach()
     ctx.backward(loss_g, 'G'); ctx.step('G')
-    logs.update(loss_g=float(loss_adv.detach()), disp_abs=0. if fake['disp'] is None else float(fake['disp'].detach().abs().mean()))
+    logs.update(loss_g=loss_adv.detach(), disp_abs=0. if fake['disp'] is None else fake['disp'].detach().abs().mean())  # no sync per step
     return logs
 
 @torch.no_grad()

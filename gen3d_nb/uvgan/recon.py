@@ -363,7 +363,7 @@ def train_step(ctx, batch:dict, step:int)->dict:
     with torch.no_grad():
         a, m = alpha > 0.5, batch['mask'] > 0.5
         iou = ((a & m).sum((1, 2, 3)) / (a | m).sum((1, 2, 3)).clamp(min=1)).mean()
-    return {**{k: float(v.detach()) for k, v in losses.items()}, 'mask_iou': float(iou)}
+    return {**{k: v.detach() for k, v in losses.items()}, 'mask_iou': iou}   # tensors: the engine syncs once per log line
 
 # %% ../../nbs/24_uvgan_d_recon.ipynb #d24d001f
 def normalized_points(verts:torch.Tensor, faces:torch.Tensor, n:int, seed:int=0)->torch.Tensor: # (V,3), (F,3) -> (n,3)
