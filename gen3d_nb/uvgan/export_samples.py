@@ -178,11 +178,12 @@ def score(gen:dict, ref:dict, res:int,
 
 def evaluate_checkpoint(ckpt:str|Path,          # a uvgan checkpoint
                         data:str|Path,          # the pseudo-GT it was trained on (held-out objects are the references)
-                        n_gen:int|None=None,    # generated samples (None: as many as references)
+                        n_gen:int|None=None,    # generated samples (None: gen_per_ref x the references)
                         sigma:float|None=None,  # truncation (None: the config's)
                         inception:str|Path|None=None, # Inception-v3 state dict for FID (None: no FID)
                         seed:int=1234,          # the original's evaluation seed
                         baselines:bool=True,    # also score the untrained generator and the mean texture on the mean mesh
+                        gen_per_ref:int=3,      # generated samples per reference when n_gen is None
                        )->dict:                 # row name -> metrics
     "Score a checkpoint (and the baselines) against the held-out objects of its pseudo-GT."
     G, cfg = load_uvgan(ckpt)
@@ -190,7 +191,8 @@ def evaluate_checkpoint(ckpt:str|Path,          # a uvgan checkpoint
     train_idx, held = split_items(d, cfg.holdout)
     if len(held) < 2: raise ValueError(f'{data}: only {len(held)} held-out item(s) at holdout={cfg.holdout}; need >= 2 to evaluate')
     ref = eval_references(d, held, cfg.eval_res, cfg.tex_res)
-    n = n_gen or len(held)
+    if n_gen is None and gen_per_ref < 1: raise ValueError(f'gen_per_ref must be >= 1, got {gen_per_ref}')
+    n = n_gen or gen_per_ref * len(held)
     sigma = cfg.truncation_sigma if sigma is None else sigma
     net = load_inception(inception) if inception is not None else None
     real = feature_stats(inception_outputs(net, ref['image'])[0]) if net is not None else None   # once for every row
@@ -207,14 +209,15 @@ def evaluate_checkpoint(ckpt:str|Path,          # a uvgan checkpoint
 # %% ../../nbs/24_uvgan_g_samples.ipynb #f24a0011
 def evaluate_main(ckpt:str,                # a uvgan checkpoint of gen3d_nb.train
                   data:str,                # the pseudo-GT file (or folder) the run was trained on
-                  n_gen:int=None,          # generated samples (default: as many as held-out items)
+                  n_gen:int=None,          # generated samples (default: gen_per_ref x the held-out items)
                   trunc:float=None,        # truncation sigma (default: the config's)
                   inception:str=None,      # Inception-v3 state dict (.pt) for FID (default: no FID)
                   out:str=None,            # write the table as JSON here
                   baselines:bool=True,     # also score the untrained generator and the mean texture on the mean mesh
+                  gen_per_ref:int=3,       # generated samples per held-out item (1: the size of the reference set)
                  )->dict:
     "Evaluate a UV-space GAN checkpoint on the held-out objects of its pseudo-GT: COV/MMD (full, texture, mesh), FID."
-    rows = evaluate_checkpoint(ckpt, data, n_gen, trunc, inception, baselines=baselines)
+    rows = evaluate_checkpoint(ckpt, data, n_gen, trunc, inception, baselines=baselines, gen_per_ref=gen_per_ref)
     text = json.dumps(rows, indent=1)
     if out is not None:
         from gen3d_nb.core import atomic_write

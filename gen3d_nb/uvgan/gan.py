@@ -503,8 +503,9 @@ def _tiny()->UVGANConfig:
                        run=RunConfig(outdir='runs/uvgan-tiny', log_every=2, progress=False, tensorboard=False))
 
 def _demo()->UVGANConfig:
-    return UVGANConfig(preset='demo', batch=8, iters=2000, tex_res=64, ch=8, ndf=8, holdout=0.2, ema_alpha=0.995, ema_warmup=(5, 40),
-                       run=RunConfig(outdir='runs/uvgan_gan/demo', log_every=50, snap=500, tensorboard=False))
+    return UVGANConfig(preset='demo', batch=8, iters=2000, tex_res=32, ch=8, ndf=8, holdout=0.2, lr_g=2e-4, lr_d=2e-4,
+                       ema_alpha=0.98, ema_warmup=(5, 40),
+                       run=RunConfig(outdir='runs/uvgan_gan3/demo', log_every=50, snap=500, tensorboard=False))
 
 PRESETS = {
     'tiny': _tiny,
