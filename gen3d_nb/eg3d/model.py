@@ -183,10 +183,11 @@ def _tiny()->EG3DConfig:
         neural_rendering_resolution_initial=16, density_reg_points=64, run=RunConfig(snap=0, log_every=1))
 
 def _demo()->EG3DConfig:
-    # sized to train in under 20 minutes on one shared CPU thread: 32² images from 16² rays (SR x2), blur gone after 2 kimg
+    # sized to train in under 20 minutes on one shared CPU thread: 32² images from 16² rays (SR x2), blur gone after 2 kimg;
+    # --decoder_lr_mul 4 lets the density grow sharp within the short run (22_eg3d_j_demo measures what it does to 3D consistency)
     return EG3DConfig(preset='demo', batch=8, iters=900, ema_kimg=_ema_kimg(8), gamma=0.3, blur_init_sigma=1.25, blur_fade_kimg=8.,
         net=EG3DNetConfig(z_dim=64, w_dim=64, img_resolution=32, plane_resolution=32, plane_channels=16, cbase=2048, cmax=64, d_map_depth=2,
-                          sr_input_resolution=16, sr_channels=(32, 32), decoder_hidden=32),
+                          sr_input_resolution=16, sr_channels=(32, 32), decoder_hidden=32, decoder_lr_mul=4.),
         render=EG3DRenderConfig(12, 12, ray_start='auto', ray_end='auto', box_warp=1., white_back=True, avg_camera_radius=2.2, avg_camera_pivot=(0., 0., 0.)),
         neural_rendering_resolution_initial=16, density_reg_points=256, run=RunConfig(snap=150, log_every=10))
 
@@ -387,13 +388,13 @@ def train_step(ctx, batch:dict, step:int)->dict:
     with ctx.autocast():
         loss_g = F.softplus(-run_D(ctx, run_G(ctx, z, c, sched, cpu), c, sched, cpu)).mean()
     ctx.backward(loss_g, 'G'); ctx.step('G')
-    logs['loss_g'] = loss_g.item()
+    logs['loss_g'] = loss_g.detach()
     # Section. Greg: the density regulariser, every density_reg_every steps, weighted by the interval.
     if cfg.density_reg > 0 and step % cfg.density_reg_every == 0:
         z, c = _draw(ctx, b, cpu, dev)
         with ctx.autocast(): loss_reg = density_reg_loss(ctx, z, c, sched, cpu)
         ctx.backward(loss_reg * cfg.density_reg_every, 'G'); ctx.step('G')
-        logs['loss_density'] = loss_reg.item()
+        logs['loss_density'] = loss_reg.detach()
     # Section. Dmain: minimise D's logits of fakes, maximise those of reals; w_avg is tracked here.
     z, c = _draw(ctx, b, cpu, dev)
     with ctx.autocast():
@@ -403,14 +404,14 @@ def train_step(ctx, batch:dict, step:int)->dict:
         loss_d = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
     ctx.backward(loss_d, 'D'); ctx.step('D')
     if getattr(ctx, 'ada', None) is not None: logs['ada_p'] = ctx.ada.step(real_logits, cfg.batch // cfg.accum)  # interval 4*accum calls = 4 steps
-    logs.update(loss_d=loss_d.item(), real_score=real_logits.mean().item(), fake_score=fake_logits.mean().item())
+    logs.update(loss_d=loss_d.detach(), real_score=real_logits.detach().mean(), fake_score=fake_logits.detach().mean())
     # Section. Dreg: R1 on both real inputs, every r1_interval steps, weighted gamma/2 * interval.
     if cfg.gamma > 0 and step % cfg.r1_interval == 0:
         x, xr = real_img.detach().requires_grad_(True), real_raw.detach().requires_grad_(True)
         with ctx.autocast(): logits = run_D(ctx, {'image': x, 'image_raw': xr}, real_c, sched, cpu)
         pen = r1_penalty(logits, [x, xr], ctx.loss_scale())
         ctx.backward(pen * r1_weight(cfg.gamma, cfg.r1_interval), 'D'); ctx.step('D')
-        logs['r1'] = pen.item()
+        logs['r1'] = pen.detach()
     logs.update(blur_sigma=sched.blur_sigma, nrr=float(sched.neural_rendering_resolution))
     return logs
 
