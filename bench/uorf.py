@@ -6,9 +6,11 @@ z_dim 40; fine stage: a 64x64 patch of the 128x128 frustum).
     python bench/uorf.py                                   # demo (coarse + fine), CPU, 3 timed steps each
     python bench/uorf.py --settings clevr_567 --device cuda
     python bench/uorf.py --settings clevr_567 --views 2 --n_samp 8    # a reduced CLEVR-567 step that fits a laptop CPU
+    python bench/uorf.py --settings clevr_567 --n_samp 16 --stages coarse --steps 1   # 4 views, a quarter of the samples
 
 Each (setting, stage) runs in a fresh process on a synthetic batch (random images, cameras on a ring at the preset's
-scene scale), so no data is needed. One warm-up step, then `--steps` timed steps; the median is reported. Peak memory:
+scene scale), so no data is needed. One warm-up step, then `--steps` timed steps; the median wall time and the median
+process CPU time (all threads; on a shared machine the CPU time is the figure to compare) are reported. Peak memory:
 on CUDA `torch.cuda.max_memory_allocated` during the timed steps; on CPU the peak resident set size during the timed
 steps (VmHWM, reset just before them) minus the resident size before them. The full CLEVR-567 step evaluates 4 x 64 x 64 x 64 x 8 = 8.4M decoder points and
 needs tens of GB of activations on a CPU: uORF trained it on a 24 GB GPU.
@@ -50,14 +52,16 @@ def worker(a)->dict:
     run_step(ctx, batch); sync()                                                 # warm-up
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()
     else: _reset_peak(); base = _status_mb('VmRSS')
-    times = []
+    times, cpu = [], []
     for _ in range(a.steps):
-        t0 = time.perf_counter(); run_step(ctx, batch); sync(); times.append(time.perf_counter() - t0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        run_step(ctx, batch); sync(); times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
     if dev.type == 'cuda': peak = (torch.cuda.max_memory_allocated() - base) / 2 ** 20
     else: peak = _status_mb('VmHWM') - base
     S = cfg.supervision_size if a.stage == 'coarse' else cfg.render_size
     return dict(setting=a.setting, stage=a.stage, device=a.device, views=V, pixels=f'{S}x{S}', n_samp=cfg.n_samp, slots=cfg.num_slots,
-                z_dim=cfg.z_dim, points=V * S * S * cfg.n_samp, sec_per_step=statistics.median(times), peak_mem_mb=peak)
+                z_dim=cfg.z_dim, points=V * S * S * cfg.n_samp, sec_per_step=statistics.median(times), cpu_sec_per_step=statistics.median(cpu),
+                peak_mem_mb=peak)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -81,7 +85,8 @@ def main():
                 print(f'{s} {st}: failed ({p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode})'); continue
             r = json.loads(p.stdout.strip().splitlines()[-1]); rows.append(r)
             print(f"{r['setting']:10s} {r['stage']:6s} {r['device']:4s} views {r['views']} x {r['pixels']:>5s} x {r['n_samp']:3d} samples x {r['slots']} slots "
-                  f"(z_dim {r['z_dim']}, {r['points'] / 1e6:.2f}M points): {r['sec_per_step']:.3f} s/step, peak {r['peak_mem_mb']:.0f} MB", flush=True)
+                  f"(z_dim {r['z_dim']}, {r['points'] / 1e6:.2f}M points): {r['sec_per_step']:.3f} s/step (process CPU {r['cpu_sec_per_step']:.3f} s), "
+                  f"peak {r['peak_mem_mb']:.0f} MB", flush=True)
     return rows
 
 if __name__ == '__main__': main()

@@ -24,6 +24,7 @@ def evaluate(ckpt:str,                  # a uORF checkpoint (ckpt_*.pt or best.p
              partition:int=1,           # render the image in partition^2 interleaved sub-grids (memory)
              nvari_last_view:bool=False,# NV-ARI of the last novel view only (uORF's number)
              mask_bg:str='0',           # background grey value of the masks, or 'uorf' (second-smallest value)
+             mask_rule:str='weights',   # segment by each slot's share of the compositing weights, or 'uorf' (its mask map alone)
              lpips_weights:str|None=None, # AlexNet + LPIPS weights file (without it LPIPS is skipped)
              out:str|None=None,         # also write the metrics as JSON here
              cpu:bool=False,            # run on the CPU even if CUDA is present
@@ -39,7 +40,7 @@ def evaluate(ckpt:str,                  # a uORF checkpoint (ckpt_*.pt or best.p
     lp = None
     if lpips_weights: lp = load_lpips(lpips_weights).to(dev)
     else: print('LPIPS: skipped (no weights; pass --lpips_weights FILE with AlexNet features.* and lpips lin*.model.1.weight tensors)')
-    m = evaluate_scenes(net, cfg, ds, n_samp, partition, nvari_last_view, lp, bg, dev)
+    m = evaluate_scenes(net, cfg, ds, n_samp, partition, nvari_last_view, lp, bg, mask_rule, dev)
     print(f'{len(ds)} scenes, {cfg.n_img_each_scene - 1} novel view(s) each, NV-ARI over {"the last novel view" if nvari_last_view else "all novel views"}')
     for k, v in m.items(): print(f'{k:8s} {v:.4f}')
     if out: atomic_write(Path(out), lambda t: Path(t).write_text(json.dumps(m, indent=1)))

@@ -18,7 +18,7 @@ __all__ = ['pick_object_slot', 'render_edit', 'manipulate', 'main', 'orbit_camer
            'scene_figure', 'viewer']
 
 # %% ../../nbs/25c_uorf_manipulate.ipynb #d5000006
-def pick_object_slot(mask_maps:torch.Tensor,          # (K, V, H, W) from infer_scene; view 0 is the input
+def pick_object_slot(mask_maps:torch.Tensor,          # (K, V, H, W) seg_maps (or mask_maps) of infer_scene; view 0 is the input
                      gt_mask:torch.Tensor|None=None,  # (H, W) instance ids of view 0 (0 = background), or None
                     )->int:                           # a foreground slot index in 1..K-1
     "The foreground slot to move: best IoU with a ground-truth object (uORF), else the one claiming most input-view pixels."
@@ -68,7 +68,7 @@ def manipulate(ckpt:str,                     # a uORF checkpoint
     else: ds = eval_dataset(cfg, n)
     sc = {k: v.to(dev) for k, v in ds[scene].items()}; other = {k: v.to(dev) for k, v in ds[bg_from].items()}
     r, ro = infer_scene(net, cfg, sc, n_samp), infer_scene(net, cfg, other, n_samp)
-    k = slot if slot is not None else pick_object_slot(r['mask_maps'].cpu(), sc['mask'][0].cpu() if 'mask' in sc else None)
+    k = slot if slot is not None else pick_object_slot(r['seg_maps'].cpu(), sc['mask'][0].cpu() if 'mask' in sc else None)
     L, out = cfg.load_size, Path(outdir); out.mkdir(parents=True, exist_ok=True)
     cams = (sc['c2w'], sc['K_norm'], sc['c2w'][0])
     moved = render_edit(net, cfg, r['z'], *cams, L, {k: move}, n_samp)

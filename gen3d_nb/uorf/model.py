@@ -348,7 +348,7 @@ def train_step(ctx, batch:dict, step:int)->dict:
 # %% ../../nbs/25a_uorf_train.ipynb #b5000018
 @torch.no_grad()
 def infer_scene(net:UORF, cfg:UORFConfig, scene:dict, n_samp:int|None=None, partition:int=1, seed:int=0, **kw)->dict:
-    "Slots from view 0 and the renders of every view at load_size: rgb (V,3,L,L), slot_rgb (K,V,3,L,L), mask_maps (K,V,L,L), attn."
+    "Slots from view 0 and the renders of every view at load_size: rgb (V,3,L,L), slot_rgb (K,V,3,L,L), mask_maps and seg_maps (K,V,L,L), attn."
     img, c2w, K = scene['img'], scene['c2w'], scene['K_norm']
     g = torch.Generator(device=img.device).manual_seed(seed)
     z, attn = net.encode(F.interpolate(img[:1], size=(cfg.input_size,) * 2, mode='bilinear', align_corners=False), g)
@@ -363,8 +363,10 @@ def evaluate_scenes(net:UORF, cfg:UORFConfig, ds:UORFScenes,
                     nvari_last_view:bool=False,       # uORF's NV-ARI (last novel view only)
                     lpips_net:nn.Module|None=None,    # from networks.load_lpips (None: no LPIPS)
                     mask_bg:int|str=0,                # background grey value of the masks (ours: 0), or 'uorf': the second-smallest value
+                    mask_rule:str='weights',          # segment by each slot's share of the compositing weights, or 'uorf': its mask map alone
                     device='cpu')->dict:
     "uORF's test metrics over the scenes of `ds`: psnr, ssim (, lpips) on novel views; ari, fg_ari, nv_ari."
+    if mask_rule not in ('weights', 'uorf'): raise ValueError(f"mask_rule must be 'weights' or 'uorf', got {mask_rule!r}")
     net = net.eval(); acc = {}
     for i in range(len(ds)):
         sc = {k: v.to(device) for k, v in ds[i].items()}
@@ -374,7 +376,7 @@ def evaluate_scenes(net:UORF, cfg:UORFConfig, ds:UORFScenes,
         if lpips_net is not None: vals['lpips'] = lpips_net(x, y).mean().item()
         gt = sc['mask'].cpu()
         bg = int(gt[0].unique()[1 if len(gt[0].unique()) > 1 else 0]) if mask_bg == 'uorf' else int(mask_bg)   # uORF's quirk
-        vals.update(segmentation_scores(r['mask_maps'].argmax(0).cpu(), gt, bg, nvari_last_view))
+        vals.update(segmentation_scores(r['seg_maps' if mask_rule == 'weights' else 'mask_maps'].argmax(0).cpu(), gt, bg, nvari_last_view))
         for k, v in vals.items(): acc.setdefault(k, []).append(v)
     return {k: float(np.nanmean(v)) if not all(math.isnan(a) for a in v) else float('nan') for k, v in acc.items()}
 
@@ -404,7 +406,9 @@ def snapshot(ctx, outdir, step:int)->torch.Tensor:
     return grid
 
 # %% ../../nbs/25a_uorf_train.ipynb #b5000020
-_DEMO_GEOM = dict(near_plane=1.0, far_plane=5.5, nss_scale=3.0, obj_scale=0.7)   # our scenes: camera radius 2.3, objects within |x|,|z| < 0.45
+# Our scenes: camera radius 2.3, objects within |x|,|z| < 0.45 and below y = 0.06, every object surface 1.8-3.0 from the camera.
+# near/far frame the objects (16 samples 0.14 apart); nss_scale=1 puts them within +-0.45 NSS, as uORF's CLEVR scenes (+-3/7).
+_DEMO_GEOM = dict(near_plane=1.6, far_plane=3.7, nss_scale=1.0, obj_scale=0.7)
 
 def _tiny()->UORFConfig:
     return UORFConfig(preset='tiny', n_scenes=4, n_img_each_scene=2, load_size=16, input_size=16, num_slots=3, z_dim=16,
@@ -415,7 +419,7 @@ def _tiny()->UORFConfig:
 def _demo(**kw)->UORFConfig:
     return UORFConfig(**{**dict(preset='demo', n_scenes=300, n_img_each_scene=2, load_size=32, input_size=32, num_slots=5,
                       z_dim=32, n_layer=2, n_samp=16, supervision_size=16, frustum_size_fine=32, render_size=16, coarse_epoch=7,
-                      no_locality_epoch=9, percept_in=0, weight_percept=0., warmup_steps=100, attn_decay_steps=3000, lr_g=4e-4,
+                      no_locality_epoch=100, percept_in=0, weight_percept=0., warmup_steps=100, attn_decay_steps=3000, lr_g=4e-4,
                       iters=3000, n_eval_scenes=50, synthetic_f_norm=2.6, run=RunConfig(outdir='runs/uorf-demo', log_every=50, snap=0)),
                       **_DEMO_GEOM, **kw})
 

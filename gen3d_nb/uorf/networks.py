@@ -304,9 +304,9 @@ def render_slots(decoder:UORFDecoder,
                  locality:bool=True,            # zero object densities outside the box
                  dens_noise:float=0.,           # density noise std
                  fg_shift:torch.Tensor|None=None, # (K-1, 3) world translation of each object slot (manipulation)
-                 per_slot:bool=False,           # also render each slot and its mask map
+                 per_slot:bool=False,           # also render each slot, its mask map and its share of the weights
                  generator:torch.Generator|None=None,
-                )->dict: # rgb (N,3,h,w) in [0,1], depth (N,h,w) normalised; with per_slot: slot_rgb (K,N,3,h,w), mask_maps (K,N,h,w)
+                )->dict: # rgb (N,3,h,w) in [0,1], depth (N,h,w) normalised; with per_slot: slot_rgb (K,N,3,h,w), mask_maps, seg_maps (K,N,h,w)
     "Render one scene's slots from `c2w`: frustum, NSS and foreground coordinates, locality, density mixture, compositing."
     K = z_slots.shape[0]
     fr = frustum(c2w, K_norm, H, W, n_samp, geom, rows, cols)
@@ -328,6 +328,7 @@ def render_slots(decoder:UORFDecoder,
         cs = comp(out['masked'])                                                    # each slot's masked field alone
         res['slot_rgb'] = cs['rgb'].view(K, N, h, w, 3).permute(0, 1, 4, 2, 3)
         res['mask_maps'] = (cs['weights'] * out['masked'][..., 3].view(K, -1, D)).sum(-1).view(K, N, h, w)
+        res['seg_maps'] = (c['weights'] * out['masks'].view(K, -1, D)).sum(-1).view(K, N, h, w)   # occlusion-aware
     return res
 
 def render_partitioned(decoder:UORFDecoder, z_slots:torch.Tensor, c2w:torch.Tensor, K_norm:torch.Tensor, c2w0:torch.Tensor,
