@@ -14,13 +14,17 @@ from ..render import render_voxels_occupancy, sample_grid
 from ..metrics import iou_3d, mask_iou, voxel_centres
 from ..train import load_checkpoint, find_checkpoint, list_checkpoints, config_from_dict
 from ..cli import run_cli, cli_param
+from ..synthetic import CATEGORIES, SDFObject, make_object, occupancy_grid, _rng
+from ..viz import render_voxels_shaded
 from .recon_nets import view_to_c2w, iou_loss
 from .recon import VoxReconConfig, VoxRecon, ReconDataset, data_root, dataset_meta, split_cut
 
 # %% auto #0
-__all__ = ['EVAL_SPLITS', 'COLUMNS', 'align_to_world', 'wrap_angle', 'refine_views', 'instance_specificity', 'evaluate_model',
-           'eval_data', 'checkpoint_path', 'load_recon', 'mean_shape_threshold', 'mean_shape_iou', 'splat_masks',
-           'retrieval_iou', 'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled', 'main']
+__all__ = ['EVAL_SPLITS', 'COLUMNS', 'ARM_RAIL', 'align_to_world', 'wrap_angle', 'refine_views', 'instance_specificity',
+           'evaluate_model', 'eval_data', 'checkpoint_path', 'load_recon', 'mean_shape_threshold', 'mean_shape_iou',
+           'splat_masks', 'retrieval_iou', 'evaluate_checkpoints', 'format_table', 'pool_runs', 'format_pooled', 'main',
+           'chair_has_armrests', 'armrest_voxels', 'armrest_recall', 'predict_world', 'armrest_report',
+           'armrest_figure', 'collapse_report']
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #5fcd9d75
 def align_to_world(occ:torch.Tensor,       # (B,1,G,G,G) predicted occupancy, model frame
@@ -309,3 +313,96 @@ def main(ckpts:cli_param('checkpoint files (ckpt_*.pt, best.pt) or run folders',
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #8b416d4a
 if __name__ == '__main__' and '__file__' in globals(): run_cli(main)  # `python -m gen3d_nb.voxgan.evaluate` (never in a notebook)
+
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #b5bf815f
+ARM_RAIL = (.04, .035)  # half width and half height of a synthetic chair's arm-rest rail (`gen3d_nb.synthetic`'s chair grammar)
+
+def chair_has_armrests(seed:int,  # the dataset seed (`dataset.json` "seed")
+                       index:int, # the object id
+                      )->bool:
+    "Whether synthetic chair `index` of dataset `seed` has arm rests: replay its generator and look for an arm-rest rail."
+    # the chair grammar adds arm rests with probability 0.3 as its last four parts (two rails of half sizes ARM_RAIL, two posts)
+    return any(p.kind == 'box' and np.allclose(p.params[:2], ARM_RAIL) for p in CATEGORIES['chair'](_rng('chair', seed, index)))
+
+def armrest_voxels(seed:int, index:int, G:int=32)->torch.Tensor: # (G,G,G) bool, axes (z,y,x); all False without arm rests
+    "The arm-rest voxels of a synthetic chair: the occupancy of its last four parts, placed as in the fitted object."
+    if not chair_has_armrests(seed, index): return torch.zeros(G, G, G, dtype=torch.bool)
+    return occupancy_grid(SDFObject(make_object('chair', seed, index).parts[-4:]), G)
+
+def armrest_recall(pred:torch.Tensor, # (n,G,G,G) bool predictions, world frame
+                   arm:torch.Tensor,  # (n,G,G,G) bool arm-rest voxels of each prediction's own chair
+                  )->torch.Tensor:    # (n,) fraction of the arm-rest voxels predicted occupied (nan without arm rests)
+    "How much of the arm rests a prediction has."
+    a = arm.flatten(1).float(); hit = (pred.flatten(1).float() * a).sum(1)
+    return torch.where(a.sum(1) > 0, hit / a.sum(1).clamp(min=1), torch.full_like(hit, float('nan')))
+
+@torch.no_grad()
+def predict_world(G:VoxRecon, ds:ReconDataset, idx:list, refine_steps:int=0, refine_starts:int=1,
+                 )->tuple: # (pred (n,32,32,32) bool, world frame; pred at the predicted view (n,1,G,G,G) occupancy, views (n,2))
+    "The predictions for images `idx` of a labelled split, aligned to the world with their (optionally refined) viewpoints."
+    img = torch.stack([ds[i]['img'] for i in idx]); m = torch.stack([ds[i]['mask'] for i in idx])
+    out = G(img, m)
+    if refine_steps > 0: out['view'] = refine_views(G, out['z'], out['feat'], out['occ'], out['view'], m, refine_steps, starts=refine_starts)
+    c2w, _ = unpack_label(ds.labels[idx])
+    al = align_to_world(out['occ'].float(), out['view'].double(), c2w.double(), 32)[:, 0] >= 0.5
+    return al, out['occ'], out['view']
+
+def armrest_report(G:VoxRecon, ds:ReconDataset, gt:torch.Tensor, seed:int=0, refine_steps:int=0, refine_starts:int=1,
+                   train_cut:int|None=None, # objects with id < train_cut are the training chairs (for the mean shape); None: no mean row
+                  )->dict:                  # iou3d and armrest recall of chairs with and without arm rests (model, mean shape)
+    "3D IoU of the chairs with and without arm rests, and how much of the arm rests the model (and the mean shape) predicts."
+    idx = list(range(len(ds))); ids = ds.object_ids.tolist()
+    pred = predict_world(G, ds, idx, refine_steps, refine_starts)[0]
+    arm = torch.stack([armrest_voxels(seed, i, gt.shape[-1]) for i in ids]); has = arm.flatten(1).any(1)
+    iou = iou_3d(pred, gt[ds.object_ids])
+    out = dict(n_arms=int(has.sum()), n_plain=int((~has).sum()), iou3d_arms=float(iou[has].mean()), iou3d_plain=float(iou[~has].mean()),
+               arm_recall=float(armrest_recall(pred[has], arm[has]).mean()))
+    if train_cut is not None:
+        t = mean_shape_threshold(gt[:train_cut]); mean = (gt[:train_cut].float().mean(0) >= t)[None].expand(int(has.sum()), -1, -1, -1)
+        out['arm_recall_mean_shape'] = float(armrest_recall(mean, arm[has]).mean())
+    return out
+
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #d6136741
+def _shaded(occ:torch.Tensor, c2w:torch.Tensor, K:torch.Tensor, res:int)->torch.Tensor: # (n,1,G,G,G) -> (n,3,res,res)
+    "Depth-shaded voxels in the model's camera slab (as the training snapshots draw them)."
+    rho = c2w[:, :3, 3].norm(dim=-1).mean().item()
+    return render_voxels_shaded(occ.float(), c2w, K, res, shading='depth', near=rho - 0.6, far=rho + 0.6)
+
+@torch.no_grad()
+def armrest_figure(G:VoxRecon, ds:ReconDataset, gt:torch.Tensor,
+                   idx:list,              # images of `ds` to draw, one row each
+                   refine_steps:int=0, refine_starts:int=1,
+                   az_deg:tuple=(45., 135.), # the two azimuths (SSM convention; 0 = the chair's front) of the 3D views
+                   res:int=64,
+                  )->torch.Tensor:        # (5 len(idx), 3, res, res) in [0,1]: input | truth, prediction at az 1 | same at az 2
+    "Rows of: the input, then for each of two world views the ground truth beside the prediction (aligned with its viewpoint)."
+    pred = predict_world(G, ds, idx, refine_steps, refine_starts)[0]
+    az = torch.deg2rad(torch.tensor(az_deg)); cams = G.cameras(torch.stack([az, torch.full_like(az, math.radians(20.))], -1))
+    up = lambda x: F.interpolate(x, size=(res, res), mode='bilinear', align_corners=False)
+    rows = []
+    for k, i in enumerate(idx):
+        g, p = gt[ds.object_ids[i]][None, None], pred[k][None, None]
+        vg, vp = _shaded(g.expand(2, -1, -1, -1, -1), *cams, res), _shaded(p.expand(2, -1, -1, -1, -1), *cams, res)
+        rows += [up(ds[i]['img'][None]).add(1).div(2)[0], vg[0], vp[0], vg[1], vp[1]]
+    return torch.stack(rows).clamp(0, 1)
+
+# %% ../../nbs/20b_voxgan_evaluate.ipynb #f5003d5e
+def _mean_pairwise_iou(v:torch.Tensor)->float: # (n,G,G,G) bool -> mean IoU over the pairs i != j
+    p = v.flatten(1).float(); inter = p @ p.T
+    iou = inter / (p.sum(1)[:, None] + p.sum(1)[None] - inter).clamp(min=1)
+    n = len(p); return float((iou.sum() - iou.diagonal().sum()) / max(n * (n - 1), 1))
+
+@torch.no_grad()
+def collapse_report(G:VoxRecon, ds:ReconDataset, gt:torch.Tensor, n:int|None=None)->dict:
+    "Signs of a collapse to the mean: how much z varies, how alike the predictions are (canonical frame) and the truth is."
+    was = G.training; G.eval()
+    n = len(ds) if n is None else min(n, len(ds)); idx = list(range(n))
+    img = torch.stack([ds[i]['img'] for i in idx]); m = torch.stack([ds[i]['mask'] for i in idx])
+    z, _ = G.encode(img, m)
+    occ = G.decoder(z)[1]                                                          # (n,1,G,G,G)
+    occ_mean_z = G.decoder(z.mean(0, keepdim=True).expand_as(z))[1]
+    G.train(was)
+    return dict(z_spread=float((z.var(0, unbiased=False).sum() / z.pow(2).sum(1).mean().clamp(min=1e-12)).sqrt()),
+                pred_pairwise_iou=_mean_pairwise_iou(occ[:, 0] >= 0.5),
+                gt_pairwise_iou=_mean_pairwise_iou(gt[ds.object_ids[:n]].bool()),
+                occ_change_mean_z=float((occ - occ_mean_z).abs().mean()))
