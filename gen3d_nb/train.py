@@ -798,6 +798,14 @@ def _prepare_outdir(outdir:Path, resume, force:bool, is_main:bool):
                              'continue it with --resume auto, or pass --force to delete them and start a new run there')
         for p in old + [outdir / n for n in ('best.pt', 'stats.jsonl', 'metrics.json', 'cfg.json')]: p.unlink(missing_ok=True)
 
+def _flat_cfg(d:dict, pre:str='')->dict:
+    "A config's `asdict` form flattened to dotted names (`net.cbase`), so a difference names the field."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(_flat_cfg(v, f'{pre}{k}.'))
+        else: out[pre + k] = v
+    return out
+
 def _resume(ctx:TrainContext, resume, outdir:Path):
     "Resume (same run folder: continue exactly) or finetune (another run's checkpoint: weights only, step 0)."
     if resume is None: return
@@ -810,15 +818,19 @@ def _resume(ctx:TrainContext, resume, outdir:Path):
     same_run = path.resolve().parent == outdir.resolve()
     if same_run and ck['step'] > ctx.cfg.iters:
         raise ValueError(f'{path} is at step {ck["step"]}, beyond iters={ctx.cfg.iters}: pass --iters >= {ck["step"]} to continue this run')
-    _load_into(ck, ctx, path, full=same_run)
+    # Why skip run and iters: run options never change the result, and a run may be extended. Changed learning rates
+    # take effect: the engine writes every learning rate from the config before each step.
+    old, new = (_flat_cfg({k: v for k, v in d.items() if k not in ('run', 'iters')}) for d in (ck['cfg'], asdict(ctx.cfg)))
+    diff = [f'{k} {old[k]!r} -> {v!r}' for k, v in new.items() if k in old and old[k] != v]
+    try: _load_into(ck, ctx, path, full=same_run)
+    except ValueError as e:   # weights that do not fit: say which settings differ from the checkpoint's
+        if not diff: raise
+        raise ValueError(f'{e}\n  the checkpoint was made with other settings (checkpoint -> now): {", ".join(diff)}; '
+                         'pass the same flags as the run that wrote it') from None
     if not same_run:
         ctx.ema_rampup = None  # keep the loaded G_ema instead of re-copying G at cur_nimg=0 (EG3D does the same)
         return ctx.say(f'finetuning from {path} (weights only, step 0)')
     ctx.cfg = dataclasses.replace(ctx.cfg, run=dataclasses.replace(ctx.cfg.run, run_id=ck['cfg']['run'].get('run_id', '')))
-    # Why skip run and iters: run options never change the result, and a run may be extended. Changed learning rates
-    # take effect: the engine writes every learning rate from the config before each step.
-    old, new = ({k: v for k, v in d.items() if k not in ('run', 'iters')} for d in (ck['cfg'], asdict(ctx.cfg)))
-    diff = [f'{k} {old[k]!r} -> {v!r}' for k, v in new.items() if k in old and old[k] != v]
     if diff and ctx.is_main: warnings.warn(f'resuming {path} with a changed config: {", ".join(diff)}')
     stats = outdir / 'stats.jsonl'
     if ctx.is_main and stats.is_file():  # the steps after the checkpoint will be logged again: drop their old lines
