@@ -21,10 +21,10 @@ from .rays import get_rays, ray_box
 __all__ = ['PRIMITIVES', 'OBJECT_SIZE', 'CATEGORIES', 'CATEGORY_NAMES', 'LIGHT_DIR', 'CAMERA_PRIORS', 'SCENE_FLOOR_Y',
            'CLEVR_COLORS', 'SCENE_CAMERA', 'MIN_RES', 'MAX_RES', 'MASK_STEP', 'SAMPLE_SEED', 'sd_sphere', 'sd_box',
            'sd_round_box', 'sd_cylinder', 'sd_capsule', 'sd_torus', 'sd_cone', 'sd_ellipsoid', 'sd_plane', 'rot_x',
-           'rot_y', 'rot_z', 'to_local', 'sdf_union', 'smooth_union', 'Part', 'SDFObject', 'make_object',
-           'sphere_trace', 'sdf_normals', 'render_sdf', 'sample_cameras', 'grid_centers', 'occupancy_grid',
-           'surface_points', 'make_scene', 'scene_cameras', 'render_scene', 'check_int', 'prepare_out', 'write_dataset',
-           'load_objects', 'load_extras', 'write_scenes', 'synthetic_dataset', 'main']
+           'rot_y', 'rot_z', 'to_local', 'sdf_union', 'smooth_union', 'Part', 'SDFObject', 'object_parts',
+           'make_object', 'sphere_trace', 'sdf_normals', 'render_sdf', 'sample_cameras', 'grid_centers',
+           'occupancy_grid', 'surface_points', 'make_scene', 'scene_cameras', 'render_scene', 'check_int',
+           'prepare_out', 'write_dataset', 'load_objects', 'load_extras', 'write_scenes', 'synthetic_dataset', 'main']
 
 # %% ../nbs/06_synthetic.ipynb #6a0a9c93
 def sd_sphere(p:torch.Tensor, # (..., 3) points
@@ -405,13 +405,21 @@ def _rng(category:str, seed:int, index:int)->np.random.Generator:
     "The generator for one object: a pure function of (category, seed, index)."
     return np.random.default_rng([zlib.crc32(category.encode()), int(seed), int(index)])
 
+def object_parts(category:str, # one of CATEGORY_NAMES
+                 seed:int=0,   # dataset seed
+                 index:int=0,  # object number within the dataset
+                )->list:       # [Part] in the grammar's own units (before `fit_to_box`)
+    "Replay the grammar of object `index`: its parts as drawn, a pure function of (category, seed, index)."
+    if category not in CATEGORIES: raise ValueError(f'category must be one of {list(CATEGORIES)}, got {category!r}')
+    return CATEGORIES[category](_rng(category, seed, index))
+
 def make_object(category:str, # one of CATEGORY_NAMES
                 seed:int=0,   # dataset seed
                 index:int=0,  # object number within the dataset
                )->SDFObject:
     "The procedural object `index` of `category` for `seed` (inside the unit box, +y up, front +z)."
     if category not in CATEGORIES: raise ValueError(f'category must be one of {list(CATEGORIES)}, got {category!r}')
-    obj = SDFObject(CATEGORIES[category](_rng(category, seed, index)), f'{category}_{index:05d}')
+    obj = SDFObject(object_parts(category, seed, index), f'{category}_{index:05d}')
     return obj if category == 'head' else obj.fit_to_box(OBJECT_SIZE)
 
 # %% ../nbs/06_synthetic.ipynb #1236c07d

@@ -14,7 +14,7 @@ from ..render import render_voxels_occupancy, sample_grid
 from ..metrics import iou_3d, mask_iou, voxel_centres
 from ..train import load_checkpoint, find_checkpoint, list_checkpoints, config_from_dict
 from ..cli import run_cli, cli_param
-from ..synthetic import CATEGORIES, SDFObject, make_object, occupancy_grid, _rng
+from ..synthetic import SDFObject, make_object, object_parts, occupancy_grid
 from ..viz import render_voxels_shaded
 from .recon_nets import view_to_c2w, iou_loss
 from .recon import VoxReconConfig, VoxRecon, ReconDataset, data_root, dataset_meta, split_cut
@@ -322,7 +322,7 @@ def chair_has_armrests(seed:int,  # the dataset seed (`dataset.json` "seed")
                       )->bool:
     "Whether synthetic chair `index` of dataset `seed` has arm rests: replay its generator and look for an arm-rest rail."
     # the chair grammar adds arm rests with probability 0.3 as its last four parts (two rails of half sizes ARM_RAIL, two posts)
-    return any(p.kind == 'box' and np.allclose(p.params[:2], ARM_RAIL) for p in CATEGORIES['chair'](_rng('chair', seed, index)))
+    return any(p.kind == 'box' and np.allclose(p.params[:2], ARM_RAIL) for p in object_parts('chair', seed, index))
 
 def armrest_voxels(seed:int, index:int, G:int=32)->torch.Tensor: # (G,G,G) bool, axes (z,y,x); all False without arm rests
     "The arm-rest voxels of a synthetic chair: the occupancy of its last four parts, placed as in the fitted object."
