@@ -184,6 +184,7 @@ def evaluate_checkpoint(ckpt:str|Path,          # a uvgan checkpoint
                         seed:int=1234,          # the original's evaluation seed
                         baselines:bool=True,    # also score the untrained generator and the mean texture on the mean mesh
                         gen_per_ref:int=3,      # generated samples per reference when n_gen is None
+                        repeats:int=1,          # sample sets (seeds seed, seed+1, ...): metrics averaged, their std as '...-sd'
                        )->dict:                 # row name -> metrics
     "Score a checkpoint (and the baselines) against the held-out objects of its pseudo-GT."
     G, cfg = load_uvgan(ckpt)
@@ -192,18 +193,25 @@ def evaluate_checkpoint(ckpt:str|Path,          # a uvgan checkpoint
     if len(held) < 2: raise ValueError(f'{data}: only {len(held)} held-out item(s) at holdout={cfg.holdout}; need >= 2 to evaluate')
     ref = eval_references(d, held, cfg.eval_res, cfg.tex_res)
     if n_gen is None and gen_per_ref < 1: raise ValueError(f'gen_per_ref must be >= 1, got {gen_per_ref}')
+    if repeats < 1: raise ValueError(f'repeats must be >= 1, got {repeats}')
     n = n_gen or gen_per_ref * len(held)
     sigma = cfg.truncation_sigma if sigma is None else sigma
     net = load_inception(inception) if inception is not None else None
     real = feature_stats(inception_outputs(net, ref['image'])[0]) if net is not None else None   # once for every row
     score_ = lambda gen: score(gen, ref, cfg.eval_res, net, real)
-    rows = {'generator (EMA)': score_(sample_generator(G, n, sigma, seed))}
+    def repeated(G):                                 # each metric over `repeats` sample sets: mean (and std)
+        runs = [score_(sample_generator(G, n, sigma, seed + k)) for k in range(repeats)]
+        if repeats == 1: return runs[0]
+        t = {k: torch.tensor([r[k] for r in runs], dtype=torch.float64) for k in runs[0]}
+        return {**{k: float(v.mean()) for k, v in t.items()}, **{f'{k}-sd': float(v.std()) for k, v in t.items()}}
+    rows = {'generator (EMA)': repeated(G)}
     if baselines:
         torch.manual_seed(cfg.seed)
         G0 = make_generator(cfg, G.template.shape[0]); G0.template.copy_(G.template)   # the initialisation of a run
-        rows['untrained generator'] = score_(sample_generator(G0, n, sigma, seed))
+        rows['untrained generator'] = repeated(G0)
         mean = mean_sample(d, train_idx, cfg.tex_res)
-        rows['mean texture on mean mesh'] = score_({k: v.expand(n, *v.shape[1:]) for k, v in mean.items()})
+        rows['mean texture on mean mesh'] = m = score_({k: v.expand(n, *v.shape[1:]) for k, v in mean.items()})
+        if repeats > 1: m.update({f'{k}-sd': 0. for k in list(m)})       # the same object every time
     return rows
 
 # %% ../../nbs/24_uvgan_g_samples.ipynb #f24a0011
@@ -215,9 +223,10 @@ def evaluate_main(ckpt:str,                # a uvgan checkpoint of gen3d_nb.trai
                   out:str=None,            # write the table as JSON here
                   baselines:bool=True,     # also score the untrained generator and the mean texture on the mean mesh
                   gen_per_ref:int=3,       # generated samples per held-out item (1: the size of the reference set)
+                  repeats:int=1,           # average over this many sample sets (seeds 1234, 1235, ...), with their std
                  )->dict:
     "Evaluate a UV-space GAN checkpoint on the held-out objects of its pseudo-GT: COV/MMD (full, texture, mesh), FID."
-    rows = evaluate_checkpoint(ckpt, data, n_gen, trunc, inception, baselines=baselines, gen_per_ref=gen_per_ref)
+    rows = evaluate_checkpoint(ckpt, data, n_gen, trunc, inception, baselines=baselines, gen_per_ref=gen_per_ref, repeats=repeats)
     text = json.dumps(rows, indent=1)
     if out is not None:
         from gen3d_nb.core import atomic_write
