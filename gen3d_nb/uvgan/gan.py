@@ -507,9 +507,14 @@ def _demo()->UVGANConfig:
                        ema_alpha=0.98, ema_warmup=(5, 40),
                        run=RunConfig(outdir='runs/uvgan_gan3/demo', log_every=50, snap=500, tensorboard=False))
 
+def _demo_tex()->UVGANConfig:  # the demo's texture-only variant at twice the width: for a pseudo-GT whose meshes are all the template
+    return dataclasses.replace(_demo(), preset='demo_tex', texture_only=True, ch=16, ndf=16,
+                               run=RunConfig(outdir='runs/uvgan_tex/demo', log_every=50, snap=500, tensorboard=False))
+
 PRESETS = {
     'tiny': _tiny,
     'demo': _demo,
+    'demo_tex': _demo_tex,
     'p3d': lambda: UVGANConfig(preset='p3d', num_discriminators=2, run=RunConfig(outdir='runs/uvgan-p3d', snap=5000, log_every=200)),
     'cub': lambda: UVGANConfig(preset='cub', num_discriminators=3, run=RunConfig(outdir='runs/uvgan-cub', snap=5000, log_every=200)),
 }
