@@ -508,8 +508,8 @@ def _demo()->UVGANConfig:
                        run=RunConfig(outdir='runs/uvgan_gan3/demo', log_every=50, snap=500, tensorboard=False))
 
 def _demo_tex()->UVGANConfig:  # the demo's texture-only variant at twice the width: for a pseudo-GT whose meshes are all the template
-    return dataclasses.replace(_demo(), preset='demo_tex', texture_only=True, ch=16, ndf=16,
-                               run=RunConfig(outdir='runs/uvgan_tex/demo', log_every=50, snap=500, tensorboard=False))
+    d = _demo()
+    return dataclasses.replace(d, preset='demo_tex', texture_only=True, ch=16, ndf=16, run=dataclasses.replace(d.run, outdir='runs/uvgan_tex/demo'))
 
 PRESETS = {
     'tiny': _tiny,

@@ -15,7 +15,7 @@ from ..metrics import iou_3d, mask_iou, voxel_centres
 from ..train import load_checkpoint, find_checkpoint, list_checkpoints, config_from_dict
 from ..cli import run_cli, cli_param
 from ..synthetic import SDFObject, make_object, object_parts, occupancy_grid
-from ..viz import render_voxels_shaded
+from ..viz import voxel_turntable
 from .recon_nets import view_to_c2w, iou_loss
 from .recon import VoxReconConfig, VoxRecon, ReconDataset, data_root, dataset_meta, split_cut
 
@@ -363,11 +363,6 @@ def armrest_report(G:VoxRecon, ds:ReconDataset, gt:torch.Tensor, seed:int=0, ref
     return out
 
 # %% ../../nbs/20b_voxgan_evaluate.ipynb #d6136741
-def _shaded(occ:torch.Tensor, c2w:torch.Tensor, K:torch.Tensor, res:int)->torch.Tensor: # (n,1,G,G,G) -> (n,3,res,res)
-    "Depth-shaded voxels in the model's camera slab (as the training snapshots draw them)."
-    rho = c2w[:, :3, 3].norm(dim=-1).mean().item()
-    return render_voxels_shaded(occ.float(), c2w, K, res, shading='depth', near=rho - 0.6, far=rho + 0.6)
-
 @torch.no_grad()
 def armrest_figure(G:VoxRecon, ds:ReconDataset, gt:torch.Tensor,
                    idx:list,              # images of `ds` to draw, one row each
@@ -382,7 +377,8 @@ def armrest_figure(G:VoxRecon, ds:ReconDataset, gt:torch.Tensor,
     rows = []
     for k, i in enumerate(idx):
         g, p = gt[ds.object_ids[i]][None, None], pred[k][None, None]
-        vg, vp = _shaded(g.expand(2, -1, -1, -1, -1), *cams, res), _shaded(p.expand(2, -1, -1, -1, -1), *cams, res)
+        vg, vp = (voxel_turntable(v.float(), *cams, res, shading='depth', near=G.rho - G.renderer.half, far=G.rho + G.renderer.half)
+                  for v in (g, p))                                        # depth-shaded in the model's camera slab, as its turntables
         rows += [up(ds[i]['img'][None]).add(1).div(2)[0], vg[0], vp[0], vg[1], vp[1]]
     return torch.stack(rows).clamp(0, 1)
 
